@@ -1,0 +1,65 @@
+"""The `gmail-connector` command: one subcommand module each, wired here."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from connector import __version__
+from connector.settings import Settings, SettingsError
+
+# Each module has register(subparsers) and sets func(args, settings) -> int on its parsers.
+COMMAND_MODULES = (
+    "connector.cli.run_cmd",
+    "connector.cli.sandbox_cmd",
+    "connector.cli.db_cmd",
+    "connector.cli.parse_cmd",
+)
+
+
+class CommandError(Exception):
+    """A failure the user can act on; printed without a traceback, exit status 1 (or .status)."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gmail-connector",
+        description="Gmail API connector daemon for helpdesks: turns support mail into tickets.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--env-file", default=".env", help="settings file read before the environment (default: .env)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env(env_file=args.env_file)
+    except SettingsError as exc:
+        print(f"gmail-connector: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args, settings) or 0)
+    except CommandError as exc:
+        print(f"gmail-connector: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
