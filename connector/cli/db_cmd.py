@@ -1,6 +1,68 @@
-"""Placeholder: filled in by its owner; registers nothing yet."""
+"""`gmail-connector db upgrade|current`: create or migrate the database schema."""
 from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.cli import CommandError
+from connector.settings import Settings
 
 
 def register(sub) -> None:
-    return None
+    parser = sub.add_parser("db", help="create or migrate the database schema")
+    actions = parser.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    upgrade = actions.add_parser("upgrade", help="migrate the database to the newest schema")
+    upgrade.set_defaults(func=run_upgrade)
+    current = actions.add_parser("current", help="show the schema revision the database is at")
+    current.set_defaults(func=run_current)
+
+
+def safe_url(database_url: str) -> str:
+    """The URL for messages, with any password masked."""
+    from connector.store.db import normalise_url
+
+    try:
+        return make_url(normalise_url(database_url)).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL may still hold a password: show nothing of it
+        return "(unparseable DATABASE_URL)"
+
+
+def run_upgrade(args, settings: Settings) -> int:
+    from connector.store.db import make_engine, upgrade
+    from connector.store.migrate import current_revision
+
+    engine = _engine(settings, make_engine)
+    try:
+        upgrade(engine)
+        print(f"database {safe_url(settings.database_url)} is at revision {current_revision(engine)} (head)")
+    except SQLAlchemyError as exc:
+        raise CommandError(f"cannot migrate {safe_url(settings.database_url)}: {type(exc.orig or exc).__name__}") from None
+    finally:
+        engine.dispose()
+    return 0
+
+
+def run_current(args, settings: Settings) -> int:
+    from connector.store.db import make_engine
+    from connector.store.migrate import current_revision, head_revision
+
+    engine = _engine(settings, make_engine)
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise CommandError(f"cannot read {safe_url(settings.database_url)}: {type(exc.orig or exc).__name__}") from None
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if revision is None:
+        print(f"not migrated (newest is {head}); run `gmail-connector db upgrade`")
+        return 1
+    print(f"{revision}{' (head)' if revision == head else f' (newest is {head}; run db upgrade)'}")
+    return 0 if revision == head else 1
+
+
+def _engine(settings: Settings, make_engine):
+    try:
+        return make_engine(settings.database_url)
+    except Exception as exc:  # a bad URL or missing driver: say which, never echo the URL itself
+        raise CommandError(f"cannot use DATABASE_URL: {type(exc).__name__}") from None

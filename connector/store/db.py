@@ -1,0 +1,73 @@
+"""The database engine: SQLite by default, PostgreSQL by URL, plus the transaction scope."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+# Operators paste URLs from hosting dashboards; both spellings mean PostgreSQL, and we ship psycopg 3.
+_POSTGRES_PREFIXES = ("postgres://", "postgresql://")
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def normalise_url(database_url: str) -> str:
+    """Rewrite bare PostgreSQL URLs to the psycopg 3 driver; leave everything else alone."""
+    for prefix in _POSTGRES_PREFIXES:
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix):]
+    return database_url
+
+
+def make_engine(database_url: str) -> Engine:
+    url = make_url(normalise_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+
+
+def _sqlite_engine(url) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the status endpoint read while a sync job writes; foreign keys are off by default
+    # in SQLite and must be switched on for every new connection.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: commit when the block ends normally, roll back when it raises."""
+    # Objects stay readable after commit so callers can report what they just wrote.
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to `revision` (default: the newest); safe to call on every start."""
+    from connector.store.migrate import upgrade as _upgrade
+
+    _upgrade(engine, revision)
