@@ -1,0 +1,74 @@
+"""Walk the MIME tree: which parts are the text and HTML bodies, which are attachments."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from connector.mail.attachments import disposition, part_filename, payload_bytes
+from connector.mail.charsets import decode_text
+from connector.mail.mime import MailPart
+
+_BODY_TYPES = ("text/plain", "text/html")
+
+
+@dataclass
+class Bodies:
+    texts: list[str] = field(default_factory=list)
+    htmls: list[str] = field(default_factory=list)
+    attachment_parts: list[MailPart] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def absorb(self, other: "Bodies", text: bool = True, html: bool = True) -> None:
+        if text:
+            self.texts.extend(other.texts)
+        if html:
+            self.htmls.extend(other.htmls)
+        self.attachment_parts.extend(other.attachment_parts)
+        self.defects.extend(other.defects)
+
+
+def _is_body_text(part: MailPart) -> bool:
+    """Inline text/plain or text/html without a filename is message text, anything else is a file."""
+    if part.get_content_type() not in _BODY_TYPES:
+        return False
+    return disposition(part) != "attachment" and not part_filename(part)
+
+
+def _decoded(part: MailPart, out: Bodies) -> str:
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # a malformed charset parameter: fall back like an unknown one
+        charset = None
+    text, defect = decode_text(payload_bytes(part), charset)
+    if defect:
+        out.defects.append(f"{part.get_content_type()} part: {defect}")
+    return text
+
+
+def collect(part: MailPart) -> Bodies:
+    out = Bodies()
+    if part.is_multipart():
+        children = [c for c in part.get_payload() if isinstance(c, MailPart)]
+        if part.get_content_subtype() == "alternative":
+            _choose_alternative([collect(c) for c in children], out)
+        else:
+            for child in children:
+                out.absorb(collect(child))
+    elif part.get_content_maintype() == "multipart":
+        # The boundary was never found: the stdlib left the body as one string; read it as text.
+        out.texts.append(_decoded(part, out))
+    elif _is_body_text(part):
+        target = out.texts if part.get_content_type() == "text/plain" else out.htmls
+        target.append(_decoded(part, out))
+    else:
+        out.attachment_parts.append(part)
+    return out
+
+
+def _choose_alternative(options: list[Bodies], out: Bodies) -> None:
+    """Plain text from the first alternative that has it, HTML from the last (the richest)."""
+    with_text = [o for o in options if o.texts]
+    with_html = [o for o in options if o.htmls]
+    chosen_text = with_text[0] if with_text else None
+    chosen_html = with_html[-1] if with_html else None
+    for option in options:
+        out.absorb(option, text=option is chosen_text, html=option is chosen_html)

@@ -1,0 +1,62 @@
+"""RFC 2047 encoded words in headers, decoded leniently (bad padding, bad charsets, split characters)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from connector.mail.charsets import decode_text
+
+_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def _b_decode(text: str) -> bytes:
+    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
+    # Missing or surplus padding is the commonest breakage; a lone trailing char carries no byte.
+    cleaned = cleaned[: len(cleaned) - (len(cleaned) % 4 == 1)]
+    try:
+        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _q_decode(text: str) -> bytes:
+    data = text.replace("_", " ").encode("ascii", "replace")
+    return _QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def decode_words(value: str) -> tuple[str, list[str]]:
+    """Decode every encoded word in `value`; return (text, defects)."""
+    pieces: list[tuple[str | None, bytes | str]] = []   # (charset, bytes) for words, (None, str) for text
+    pos = 0
+    for match in _WORD.finditer(value):
+        between = value[pos:match.start()]
+        # Whitespace between two adjacent encoded words is not part of the text (RFC 2047 6.2).
+        if between and not (between.isspace() and pieces and pieces[-1][0] is not None):
+            pieces.append((None, between))
+        charset, enc, text = match.groups()
+        data = _b_decode(text) if enc in "bB" else _q_decode(text)
+        if pieces and pieces[-1][0] is not None and pieces[-1][0].lower() == charset.lower():
+            # Same charset: join bytes first, a multibyte character may be split across words.
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + data)
+        else:
+            pieces.append((charset, data))
+        pos = match.end()
+    if pos < len(value):
+        pieces.append((None, value[pos:]))
+    return _join(pieces)
+
+
+def _join(pieces: list[tuple[str | None, bytes | str]]) -> tuple[str, list[str]]:
+    out: list[str] = []
+    defects: list[str] = []
+    for charset, chunk in pieces:
+        if charset is None:
+            out.append(chunk)  # type: ignore[arg-type]
+            continue
+        text, defect = decode_text(chunk, charset)  # type: ignore[arg-type]
+        out.append(text)
+        if defect:
+            defects.append(f"encoded word: {defect}")
+    return "".join(out), defects

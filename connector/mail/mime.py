@@ -1,0 +1,48 @@
+"""The stdlib MIME parser, set up so it never raises and keeps enclosed messages as their own bytes."""
+from __future__ import annotations
+
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import Compat32
+
+from connector.mail.charsets import unescape_8bit
+
+# Enclosed messages are attachments: parsing them would make the stdlib re-serialise them later,
+# and an attachment must be kept byte for byte. message/delivery-status keeps its stdlib handling.
+OPAQUE_TYPES = frozenset({"message/rfc822", "message/global", "message/feedback-report",
+                          "message/partial", "message/external-body", "message/disposition-notification"})
+
+
+class _LenientPolicy(Compat32):
+    """compat32 never raises on header access; we only turn raw 8-bit header bytes into text."""
+
+    def header_fetch_parse(self, name, value):
+        return unescape_8bit(value)
+
+
+LENIENT = _LenientPolicy()
+
+
+class MailPart(Message):
+    """A message part whose enclosed messages stay opaque leaves of the MIME tree."""
+
+    def get_content_maintype(self) -> str:
+        # The feed parser recurses into a part when this says "message"; we say "application".
+        if self.get_content_type() in OPAQUE_TYPES:
+            return "application"
+        return super().get_content_maintype()
+
+
+def parse_tree(raw: bytes) -> MailPart:
+    return BytesParser(_class=MailPart, policy=LENIENT).parsebytes(raw)
+
+
+def part_defects(root: MailPart) -> list[str]:
+    """The parser's own defects on every part, by class name and short text."""
+    out: list[str] = []
+    for index, part in enumerate(root.walk()):
+        where = "message" if index == 0 else f"part {index}"
+        for defect in getattr(part, "defects", ()):
+            detail = str(defect)
+            out.append(f"{where}: {type(defect).__name__}" + (f": {detail}" if detail else ""))
+    return out
