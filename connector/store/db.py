@@ -35,10 +35,14 @@ def _sqlite_engine(url) -> Engine:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # pysqlite opens transactions lazily and its own way, which breaks SAVEPOINT (the store's
+    # idempotent inserts rely on them); we switch that off and emit BEGIN ourselves below.
+    dbapi_connection.isolation_level = None
     # WAL lets the status endpoint read while a sync job writes; foreign keys are off by default
     # in SQLite and must be switched on for every new connection.
     cursor = dbapi_connection.cursor()
@@ -49,6 +53,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 @contextmanager
