@@ -23,15 +23,17 @@ _USER_FIELDS = ("client_id", "client_secret", "refresh_token")
 
 
 def load_authorized_user(info: dict, token_uri_override: str | None = None) -> user_credentials.Credentials:
-    """Credentials from an authorized-user dict (the JSON google-auth writes after consent)."""
+    """Credentials from an authorized-user dict (the JSON google-auth writes after consent).
+
+    The refresh goes to Google's token endpoint unless `token_uri_override` says otherwise.
+    """
     missing = [name for name in _USER_FIELDS if not info.get(name)]
     if missing:
         raise CredentialsError(f"authorized-user credentials lack {', '.join(missing)}")
-    data = dict(info)
-    if token_uri_override:
-        data["token_uri"] = token_uri_override
-    scopes = data.get("scopes") or None
-    return user_credentials.Credentials.from_authorized_user_info(data, scopes=scopes)
+    credentials = user_credentials.Credentials.from_authorized_user_info(info, scopes=info.get("scopes") or None)
+    # google-auth ignores the file's token_uri and always uses Google's, so a tampered file cannot
+    # send the refresh token elsewhere. Pointing at the sandbox must therefore be explicit.
+    return credentials.with_token_uri(token_uri_override) if token_uri_override else credentials
 
 
 def load_service_account(info: dict, subject: str,
