@@ -1,6 +1,7 @@
 """The stdlib MIME parser, set up so it never raises and keeps enclosed messages as their own bytes."""
 from __future__ import annotations
 
+import re
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import Compat32
@@ -33,8 +34,20 @@ class MailPart(Message):
         return super().get_content_maintype()
 
 
+_SPACE_BEFORE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _tolerate_obsolete_headers(raw: bytes) -> bytes:
+    """RFC 5322 obs-syntax allows "Name :value"; the stdlib would end the headers at that line."""
+    end = _HEADER_END.search(raw)
+    head, rest = (raw[:end.start()], raw[end.start():]) if end else (raw, b"")
+    return _SPACE_BEFORE_COLON.sub(rb"\1:", head) + rest
+
+
 def parse_tree(raw: bytes) -> MailPart:
-    return BytesParser(_class=MailPart, policy=LENIENT).parsebytes(raw)
+    # Only the copy we parse is adjusted; ParsedMail.raw keeps the exact bytes received.
+    return BytesParser(_class=MailPart, policy=LENIENT).parsebytes(_tolerate_obsolete_headers(raw))
 
 
 def part_defects(root: MailPart) -> list[str]:

@@ -27,7 +27,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
     bodies = collect(root)
     defects.extend(bodies.defects)
     body_html = "\n".join(bodies.htmls) if bodies.htmls else None
-    body_text = "\n".join(bodies.texts) if bodies.texts else html_to_text(body_html or "")
+    body_text = "\n".join(bodies.texts)
+    if not body_text.strip() and body_html:
+        body_text = html_to_text(body_html)   # an empty text/plain beside real HTML says nothing
     cids = frozenset(c.lower() for c in _CID_REF.findall(body_html or ""))
     attachments = tuple(make_attachment(p, cids) for p in bodies.attachment_parts)
     message_id = _message_id(root, raw, defects)
