@@ -56,7 +56,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front, waiting up to busy_timeout. A deferred transaction
+    # that read first would instead fail at once with "database is locked" when another job
+    # committed meanwhile. Read-only views may opt out: engine.execution_options(sqlite_deferred=True).
+    deferred = connection.get_execution_options().get("sqlite_deferred", False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 @contextmanager

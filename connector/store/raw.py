@@ -1,0 +1,51 @@
+"""Storing raw mail before anything acts on it, once per (inbox, Gmail id)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Iterable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from connector.store.models import RawMail
+from connector.store.types import utcnow
+
+
+def store_raw(session: Session, source: str, raw: bytes, inbox_id: int | None = None,
+              gmail_id: str | None = None, thread_id: str | None = None, label_ids: Iterable[str] = (),
+              internal_date: datetime | int | None = None, message_id: str = "", from_email: str = "", *,
+              subject: str = "", envelope_from: str | None = None, envelope_to: Iterable[str] = (),
+              received_at: datetime | None = None) -> RawMail | None:
+    """Insert one received message; None when this inbox already stored this Gmail id.
+
+    `internal_date` is Gmail's internalDate: an aware datetime or epoch milliseconds.
+    """
+    if gmail_id is not None and inbox_id is not None and _already_stored(session, inbox_id, gmail_id):
+        return None
+    row = RawMail(
+        source=source, inbox_id=inbox_id, gmail_id=gmail_id, gmail_thread_id=thread_id,
+        label_ids=",".join(label_ids), message_id=message_id, from_email=from_email.lower(),
+        subject=subject, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), raw=raw,
+        received_at=received_at or utcnow(), internal_date=_as_datetime(internal_date),
+        envelope_from=envelope_from, envelope_to=",".join(envelope_to),
+    )
+    # A concurrent sync of the same inbox may insert between our check and our insert; the
+    # unique constraint decides, and the savepoint keeps the caller's transaction usable.
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def _already_stored(session: Session, inbox_id: int, gmail_id: str) -> bool:
+    query = select(RawMail.id).where(RawMail.inbox_id == inbox_id, RawMail.gmail_id == gmail_id)
+    return session.exec(query).first() is not None
+
+
+def _as_datetime(value: datetime | int | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
