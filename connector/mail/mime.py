@@ -36,13 +36,20 @@ class MailPart(Message):
 
 _SPACE_BEFORE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_BOUNDARY_WITHOUT_SEMICOLON = re.compile(rb"^(content-type:[ \t]*multipart/[!-:<-~]+?)(\s+boundary=)",
+                                         re.IGNORECASE | re.MULTILINE)
 
 
 def _tolerate_obsolete_headers(raw: bytes) -> bytes:
-    """RFC 5322 obs-syntax allows "Name :value"; the stdlib would end the headers at that line."""
+    """Repair two header breakages of the top-level header block that would lose the whole body.
+
+    RFC 5322 obs-syntax allows "Name :value"; the stdlib would end the headers at that line."""
     end = _HEADER_END.search(raw)
     head, rest = (raw[:end.start()], raw[end.start():]) if end else (raw, b"")
-    return _SPACE_BEFORE_COLON.sub(rb"\1:", head) + rest
+    head = _SPACE_BEFORE_COLON.sub(rb"\1:", head)
+    # A missing ";" before boundary= would hide every part of the message.
+    head = _BOUNDARY_WITHOUT_SEMICOLON.sub(rb"\1;\2", head)
+    return head + rest
 
 
 def parse_tree(raw: bytes) -> MailPart:

@@ -87,6 +87,14 @@ def test_obsolete_space_before_colon_still_reads_headers():
     assert m.subject == "spaced" and m.from_.email == "a@b.example"
 
 
+def test_missing_semicolon_before_boundary_still_finds_parts():
+    body = b"--b\r\nContent-Type: text/plain\r\n\r\ninside\r\n--b--\r\n"
+    m = parse_mail(b"Content-Type: multipart/mixed\r\n\tboundary=\"b\"\r\n\r\n" + body)
+    assert m.body_text == "inside"
+    well_formed = parse_mail(b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n" + body)
+    assert well_formed.body_text == "inside" and well_formed.defects == m.defects
+
+
 def test_mislabelled_charset_falls_back_with_defect():
     raw = mail("Content-Type: text/plain; charset=us-ascii", "caf\xe9 ol\xe9\n")
     m = parse_mail(raw)
