@@ -63,6 +63,7 @@ def part_defects(root: MailPart) -> list[str]:
     for index, part in enumerate(root.walk()):
         where = "message" if index == 0 else f"part {index}"
         for defect in getattr(part, "defects", ()):
-            detail = str(defect)
+            # Defect texts quote source lines: raw 8-bit bytes must not leak out as surrogates.
+            detail = unescape_8bit(str(defect)).strip()[:80]
             out.append(f"{where}: {type(defect).__name__}" + (f": {detail}" if detail else ""))
     return out
