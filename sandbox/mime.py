@@ -1,0 +1,157 @@
+"""Raw RFC 5322 bytes seen the way Gmail presents them: headers, payload parts, snippet, attachments."""
+from __future__ import annotations
+
+import base64
+import email
+import email.errors
+import email.header
+import email.policy
+import re
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+
+# compat32 keeps header values byte-faithful (Gmail returns them as written, folding removed).
+_PARSE_POLICY = email.policy.compat32
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    text = text.strip()
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def parse(raw: bytes) -> Message:
+    return email.message_from_bytes(raw, policy=_PARSE_POLICY)
+
+
+def header_list(msg: Message) -> list[dict]:
+    return [{"name": name, "value": _unfold(str(value))} for name, value in msg.items()]
+
+
+def _unfold(value: str) -> str:
+    return re.sub(r"\r?\n[ \t]+", " ", value)
+
+
+def first_header(msg: Message, name: str) -> str:
+    value = msg.get(name)
+    return _unfold(str(value)) if value is not None else ""
+
+
+def addresses(msg: Message, *names: str) -> list[str]:
+    values = [str(v) for n in names for v in (msg.get_all(n) or [])]
+    return [addr.lower() for _, addr in getaddresses(values) if addr]
+
+
+def date_ms(msg: Message) -> int | None:
+    try:
+        return int(parsedate_to_datetime(first_header(msg, "Date")).timestamp() * 1000)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def decoded_subject(msg: Message) -> str:
+    raw = first_header(msg, "Subject")
+    try:
+        return str(email.header.make_header(email.header.decode_header(raw)))
+    except (LookupError, ValueError, email.errors.HeaderParseError):
+        return raw
+
+
+def text_of(msg: Message) -> str:
+    """Plain text of the first text/plain (else text/html, tags dropped) leaf: for snippets and search."""
+    plain = html = ""
+    for part in msg.walk():
+        if part.is_multipart() or part.get_filename():
+            continue
+        if part.get_content_type() == "text/plain" and not plain:
+            plain = _decode(part)
+        elif part.get_content_type() == "text/html" and not html:
+            html = re.sub(r"<[^>]+>", " ", _decode(part))
+    return plain or html
+
+
+def _decode(part: Message) -> str:
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def snippet(msg: Message) -> str:
+    text = " ".join(text_of(msg).split())[:200]
+    # Gmail's snippets are HTML-escaped with numeric quote entities.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") \
+        .replace("'", "&#39;")
+
+
+def has_attachment(msg: Message) -> bool:
+    return any(part.get_filename() for part in msg.walk() if not part.is_multipart())
+
+
+def attachment_id(message_id: str, part_id: str) -> str:
+    return "ANGjdJ" + b64url(f"{message_id}:{part_id}".encode()).rstrip("=")
+
+
+def parse_attachment_id(value: str) -> tuple[str, str] | None:
+    if not value.startswith("ANGjdJ"):
+        return None
+    try:
+        message_id, _, part_id = unb64url(value[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return message_id, part_id
+
+
+def find_part(msg: Message, part_id: str) -> Message | None:
+    for pid, part in _numbered(msg, ""):
+        if pid == part_id:
+            return part
+    return None
+
+
+def _numbered(part: Message, part_id: str):
+    yield part_id, part
+    if part.is_multipart():
+        for index, child in enumerate(part.get_payload()):
+            child_id = f"{part_id}.{index}" if part_id else str(index)
+            yield from _numbered(child, child_id)
+
+
+def payload(msg: Message, message_id: str, headers_only: bool = False,
+            wanted: list[str] | None = None) -> dict:
+    """The MessagePart tree Gmail returns for format=full (or, headers only, for format=metadata)."""
+    if headers_only:
+        headers = header_list(msg)
+        if wanted:
+            lowered = {w.lower() for w in wanted}
+            headers = [h for h in headers if h["name"].lower() in lowered]
+        return {"mimeType": msg.get_content_type(), "headers": headers}
+    return _part(msg, message_id, "")
+
+
+def _part(part: Message, message_id: str, part_id: str) -> dict:
+    out = {"partId": part_id, "mimeType": part.get_content_type(), "filename": part.get_filename() or "",
+           "headers": header_list(part)}
+    if part.is_multipart():
+        out["body"] = {"size": 0}
+        out["parts"] = [_part(child, message_id, f"{part_id}.{i}" if part_id else str(i))
+                        for i, child in enumerate(part.get_payload())]
+        return out
+    data = part.get_payload(decode=True) or b""
+    if part.get_filename():
+        out["body"] = {"attachmentId": attachment_id(message_id, part_id), "size": len(data)}
+    else:
+        out["body"] = {"size": len(data), "data": b64url(data)} if data else {"size": 0}
+    return out
+
+
+def part_data(msg: Message, part_id: str) -> bytes | None:
+    part = find_part(msg, part_id)
+    if part is None or part.is_multipart():
+        return None
+    return part.get_payload(decode=True) or b""

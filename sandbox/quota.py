@@ -1,0 +1,76 @@
+"""Per-user quota units per Gmail method, metered over a sliding 60-second window per mailbox."""
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, deque
+from datetime import datetime, timedelta, timezone
+
+from sandbox.errors import rate_limited
+
+# Google's published per-method units (developers.google.com/gmail/api/reference/quota).
+LEGACY_UNITS = {
+    "getProfile": 1, "watch": 100, "stop": 50, "history.list": 2,
+    "labels.create": 5, "labels.delete": 5, "labels.get": 1, "labels.list": 1, "labels.update": 5,
+    "labels.patch": 5,
+    "messages.attachments.get": 5, "messages.batchDelete": 50, "messages.batchModify": 50,
+    "messages.delete": 10, "messages.get": 5, "messages.import": 25, "messages.insert": 25,
+    "messages.list": 5, "messages.modify": 5, "messages.send": 100, "messages.trash": 5, "messages.untrash": 5,
+    "threads.delete": 20, "threads.get": 10, "threads.list": 10, "threads.modify": 10, "threads.trash": 10,
+    "threads.untrash": 10,
+    "settings.filters.create": 5, "settings.filters.delete": 5, "settings.filters.get": 1,
+    "settings.filters.list": 1,
+    "settings.forwardingAddresses.create": 100, "settings.forwardingAddresses.delete": 5,
+    "settings.forwardingAddresses.get": 1, "settings.forwardingAddresses.list": 1,
+    "settings.getAutoForwarding": 1, "settings.updateAutoForwarding": 5,
+    "settings.sendAs.get": 1, "settings.sendAs.list": 1,
+}
+TIERS = {
+    "legacy": (15_000, LEGACY_UNITS),
+    "2026": (6_000, {**LEGACY_UNITS, "messages.get": 20}),
+    "off": (15_000, LEGACY_UNITS),
+}
+WINDOW_SECONDS = 60.0
+
+
+class QuotaMeter:
+    def __init__(self, tier: str = "2026", clock=time.time) -> None:
+        if tier not in TIERS:
+            raise ValueError(f"quota tier must be one of {', '.join(TIERS)}, not {tier!r}")
+        self.tier = tier
+        self.limit, self.units = TIERS[tier]
+        self._clock = clock
+        self._window: dict[str, deque[tuple[float, int]]] = {}
+        self.totals: Counter[str] = Counter()
+        self.calls: dict[str, Counter[str]] = {}
+
+    def cost(self, method: str) -> int:
+        return self.units.get(method, 1)
+
+    def charge(self, mailbox: str, method: str, units: int | None = None) -> None:
+        """Count one call; raise Google's 429 instead when the window has no room (unless tier is off)."""
+        units = self.cost(method) if units is None else units
+        now = self._clock()
+        window = self._window.setdefault(mailbox, deque())
+        while window and window[0][0] <= now - WINDOW_SECONDS:
+            window.popleft()
+        used = sum(u for _, u in window)
+        if self.tier != "off" and used + units > self.limit:
+            wait = self._wait(window, used + units - self.limit, now)
+            at = datetime.now(timezone.utc) + timedelta(seconds=wait)
+            raise rate_limited(wait, at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+        window.append((now, units))
+        self.totals[mailbox] += units
+        self.calls.setdefault(mailbox, Counter())[method] += 1
+
+    def _wait(self, window, excess: int, now: float) -> int:
+        freed = 0
+        for stamp, units in window:
+            freed += units
+            if freed >= excess:
+                return max(1, math.ceil(stamp + WINDOW_SECONDS - now))
+        return int(WINDOW_SECONDS)
+
+    def last_minute(self, mailbox: str) -> int:
+        now = self._clock()
+        return sum(u for t, u in self._window.get(mailbox, ()) if t > now - WINDOW_SECONDS)

@@ -1,0 +1,121 @@
+"""A mailbox's settings: forwarding addresses, filters, auto-forwarding and sendAs, with Gmail's rules."""
+from __future__ import annotations
+
+import secrets
+
+from sandbox import mime, search
+from sandbox.errors import ApiError, invalid, not_found, precondition
+from sandbox.labels import LabelSet
+from sandbox.mailbox import Mailbox, StoredMessage
+
+MAX_FILTERS = 1000
+_DISPOSITIONS = ("leaveInInbox", "archive", "trash", "markRead")
+_CRITERIA = ("from", "to", "subject", "query", "negatedQuery", "hasAttachment", "excludeChats", "size",
+             "sizeComparison")
+
+
+class MailSettings:
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.forwarding: dict[str, str] = {}
+        self.confirmations: dict[str, str] = {}          # confirmation token -> forwarding email
+        self.filters: dict[str, dict] = {}
+        self.auto_forwarding: dict = {"enabled": False}
+
+    # ---- forwarding addresses ----------------------------------------------------------------
+    def forwarding_json(self, email: str) -> dict:
+        status = self.forwarding.get(email.lower())
+        if status is None:
+            raise not_found()
+        return {"forwardingEmail": email.lower(), "verificationStatus": status}
+
+    def add_forwarding(self, email: str, status: str) -> str | None:
+        """Record the address; return a confirmation token when Google would mail one."""
+        email = email.lower()
+        if email in self.forwarding:
+            raise ApiError(409, "Already exists", "alreadyExists", "ALREADY_EXISTS")
+        self.forwarding[email] = status
+        if status == "accepted":
+            return None
+        token = secrets.token_urlsafe(24)
+        self.confirmations[token] = email
+        return token
+
+    def confirm(self, token: str) -> str | None:
+        email = self.confirmations.pop(token, None)
+        if email and email in self.forwarding:
+            self.forwarding[email] = "accepted"
+        return email
+
+    def delete_forwarding(self, email: str) -> None:
+        if self.forwarding.pop(email.lower(), None) is None:
+            raise not_found()
+
+    def _require_accepted(self, email: str) -> None:
+        if self.forwarding.get(str(email).lower()) != "accepted":
+            raise precondition("Unrecognized forwarding address")
+
+    # ---- filters ------------------------------------------------------------------------------
+    def create_filter(self, body: dict, labels: LabelSet) -> dict:
+        criteria = {k: v for k, v in (body.get("criteria") or {}).items() if k in _CRITERIA and v not in ("", None)}
+        action = {k: v for k, v in (body.get("action") or {}).items()
+                  if k in ("addLabelIds", "removeLabelIds", "forward") and v}
+        if not criteria:
+            raise invalid("Filter doesn't have any criteria")
+        if not action:
+            raise invalid("Filter doesn't have any actions")
+        if len(self.filters) >= MAX_FILTERS:
+            raise precondition("Too many filters")
+        labels.require(action.get("addLabelIds", []) + action.get("removeLabelIds", []))
+        if "forward" in action:
+            self._require_accepted(action["forward"])
+        rule = {"id": "ANe1Bm" + secrets.token_hex(8), "criteria": criteria, "action": action}
+        self.filters[rule["id"]] = rule
+        return rule
+
+    def get_filter(self, filter_id: str) -> dict:
+        if filter_id not in self.filters:
+            raise not_found()
+        return self.filters[filter_id]
+
+    def delete_filter(self, filter_id: str) -> None:
+        if self.filters.pop(filter_id, None) is None:
+            raise not_found()
+
+    # ---- auto-forwarding and sendAs -------------------------------------------------------------
+    def update_auto_forwarding(self, body: dict) -> dict:
+        enabled = bool(body.get("enabled"))
+        if not enabled:
+            self.auto_forwarding = {"enabled": False}
+            return self.auto_forwarding
+        disposition = body.get("disposition") or "leaveInInbox"
+        if disposition not in _DISPOSITIONS:
+            raise invalid(f"Invalid disposition: {disposition}")
+        self._require_accepted(body.get("emailAddress") or "")
+        self.auto_forwarding = {"enabled": True, "emailAddress": str(body["emailAddress"]).lower(),
+                                "disposition": disposition}
+        return self.auto_forwarding
+
+    def send_as(self) -> list[dict]:
+        return [{"sendAsEmail": self.address, "displayName": "", "replyToAddress": "", "signature": "",
+                 "isPrimary": True, "isDefault": True}]
+
+
+def filter_matches(rule: dict, msg: StoredMessage, box: Mailbox) -> bool:
+    """Gmail filter criteria: every given criterion must hold (text criteria are substring matches)."""
+    criteria, parsed = rule["criteria"], msg.parsed
+    checks = []
+    if "from" in criteria:
+        checks.append(criteria["from"].lower() in mime.first_header(parsed, "From").lower())
+    if "to" in criteria:
+        to = " ".join(mime.first_header(parsed, h) for h in ("To", "Cc", "Delivered-To")).lower()
+        checks.append(criteria["to"].lower() in to)
+    if "subject" in criteria:
+        checks.append(criteria["subject"].lower() in mime.decoded_subject(parsed).lower())
+    if "query" in criteria:
+        checks.append(search.parse(criteria["query"]).matches(msg, box))
+    if "negatedQuery" in criteria:
+        checks.append(not search.parse(criteria["negatedQuery"]).matches(msg, box))
+    if criteria.get("hasAttachment"):
+        checks.append(mime.has_attachment(parsed))
+    return all(checks)
