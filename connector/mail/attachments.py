@@ -49,7 +49,7 @@ def payload_bytes(part: MailPart) -> bytes:
 def make_attachment(part: MailPart, referenced_cids: frozenset[str]) -> Attachment:
     data = payload_bytes(part)
     cid = content_id(part)
-    inline = cid is not None and (disposition(part) == "inline" or cid in referenced_cids)
+    inline = cid is not None and (disposition(part) == "inline" or cid.lower() in referenced_cids)
     return Attachment(filename=part_filename(part), content_type=part.get_content_type(),
                       size=len(data), sha256=hashlib.sha256(data).hexdigest(), content_id=cid,
                       inline=inline, payload=data)

@@ -143,7 +143,7 @@ Content-Type: multipart/related; boundary="rel"
 --rel
 Content-Type: text/html; charset=utf-8
 
-<p>html <img src="cid:logo@x"></p>
+<p>html <img src="cid:Logo@X"></p>
 --rel
 Content-Type: image/png
 Content-ID: <logo@x>
@@ -180,7 +180,7 @@ def test_multipart_bodies_attachments_and_inline_images():
     raw = MULTI.replace("\n", "\r\n").encode()
     m = parse_mail(raw)
     assert m.body_text == "plain version"
-    assert '<img src="cid:logo@x">' in m.body_html
+    assert '<img src="cid:Logo@X">' in m.body_html
     by_type = {a.content_type: a for a in m.attachments}
     image = by_type["image/png"]
     assert image.content_id == "logo@x" and image.inline and image.payload == b"\x89PNG\r\n\x1a\n"
