@@ -27,15 +27,23 @@ STEPS: tuple[Step, ...] = (
     build_comment,
 )
 
+# For mail a person released from suspension: the steps that hold mail back are left out, the
+# ones that keep the store consistent (dedupe, threading, requester, comment) still run.
+HOLD_BACK_STEPS = frozenset({refuse_own_addresses, handle_machine_mail, loop_guard})
+RECOVERY_STEPS: tuple[Step, ...] = tuple(s for s in STEPS if s not in HOLD_BACK_STEPS)
+
 DEFAULT_ATTACHMENT_MAX_BYTES = 50 * 1024 * 1024
 
 
 def decide(mail: ParsedMail, arrival: Arrival, ctx: MailContext, now: datetime,
-           attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_BYTES) -> Trace:
-    """Run the steps in order; each either decides or says why it let the message pass."""
+           attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_BYTES,
+           steps: tuple[Step, ...] = STEPS) -> Trace:
+    """Run the steps in order; each either decides or says why it let the message pass.
+
+    `steps` must end with a step that always decides (build_comment)."""
     draft = Draft(mail=mail, arrival=arrival, ctx=ctx, now=now, attachment_max_bytes=attachment_max_bytes)
     said: list[tuple[str, str]] = []
-    for step in STEPS:
+    for step in steps:
         outcome = step(draft)
         if isinstance(outcome, str):
             said.append((step.__name__, outcome))

@@ -9,7 +9,7 @@ import pytest
 from connector.mail.decision import (LOOP_MAX_PER_WINDOW, AddComment, Arrival, CreateTicket, Skip,
                                      Suspend, TicketRef)
 from connector.mail.parse import parse_mail
-from connector.mail.pipeline import STEPS, decide
+from connector.mail.pipeline import RECOVERY_STEPS, STEPS, decide
 
 NOW = datetime(2026, 4, 7, 12, 0, tzinfo=timezone.utc)
 SUPPORT = "help@shop.example"
@@ -186,3 +186,14 @@ def test_oversized_attachment_becomes_a_note_and_the_ticket_is_still_created():
     assert isinstance(decision, CreateTicket)
     assert [a.filename for a in decision.comment.attachments] == ["small.png"]
     assert len(decision.comment.notes) == 1 and decision.comment.notes[0].startswith("attachment big.iso")
+
+
+def test_recovery_runs_without_the_hold_back_steps():
+    assert [s.__name__ for s in RECOVERY_STEPS] == ["dedupe", "find_existing_ticket", "pick_requester",
+                                                    "build_comment"]
+    released = decide(parse_mail(msg("Auto-Submitted: auto-replied")), ARRIVAL, Tickets(), NOW,
+                      steps=RECOVERY_STEPS).decision
+    assert isinstance(released, CreateTicket) and released.comment.public
+    ctx = Tickets()
+    ctx.add(7, ids=["m1@x.example"])
+    assert isinstance(decide(parse_mail(msg()), ARRIVAL, ctx, NOW, steps=RECOVERY_STEPS).decision, Skip)
