@@ -1,0 +1,105 @@
+"""Admin actions and lists: sync/pause/resume an inbox, recover/delete held-back mail, read tickets."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from connector.admin.schemas import InboxAction, SuspendedAction, SuspendedRow, TicketDetail, TicketRow
+from connector.admin.deps import read_session
+from connector.store.db import session_scope
+from connector.store.inboxes import get_inbox, set_state
+from connector.store.queries import ticket_detail, ticket_rows
+from connector.store.suspended import delete_suspended, recover_suspended, suspended_rows
+
+router = APIRouter()
+_NOT_FOUND = {404: {"description": "no such inbox, ticket or held-back mail"}}
+
+
+def done(request: Request, result) -> Response:
+    """A browser form goes back to the dashboard (POST, then 303); API clients get JSON."""
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse("/", status_code=303)
+    return JSONResponse(result.model_dump(exclude_none=True))
+
+
+def _change_state(request: Request, address: str, state: str) -> InboxAction:
+    with session_scope(request.app.state.runtime.engine) as session:
+        inbox = get_inbox(session, address)
+        if inbox is None:
+            raise HTTPException(404, "no connected inbox with this address")
+        set_state(session, inbox, state)
+        return InboxAction(address=inbox.address, state=inbox.state)
+
+
+@router.post("/inboxes/{address}/sync", response_model=InboxAction,
+             responses={**_NOT_FOUND, 409: {"description": "no daemon is running to sync"}})
+def sync_inbox_now(address: str, request: Request) -> Response:
+    """Ask the running daemon for an immediate pass over this inbox."""
+    daemon = request.app.state.daemon
+    with read_session(request.app.state.runtime) as session:
+        inbox = get_inbox(session, address)
+        if inbox is None:
+            raise HTTPException(404, "no connected inbox with this address")
+        result = InboxAction(address=inbox.address, state=inbox.state, sync="scheduled")
+    if daemon is None:
+        raise HTTPException(409, "the daemon is not running here; start `gmail-connector run`")
+    daemon.sync_now(result.address)
+    return done(request, result)
+
+
+@router.post("/inboxes/{address}/pause", response_model=InboxAction, responses=_NOT_FOUND)
+def pause_inbox(address: str, request: Request) -> Response:
+    return done(request, _change_state(request, address, "paused"))
+
+
+@router.post("/inboxes/{address}/resume", response_model=InboxAction, responses=_NOT_FOUND)
+def resume_inbox(address: str, request: Request) -> Response:
+    return done(request, _change_state(request, address, "active"))
+
+
+@router.get("/suspended", response_model=list[SuspendedRow])
+def list_suspended(request: Request, state: Literal["suspended", "recovered", "deleted"] = "suspended") -> list[dict]:
+    with read_session(request.app.state.runtime) as session:
+        return suspended_rows(session, state)
+
+
+@router.post("/suspended/{suspended_id}/recover", response_model=SuspendedAction, responses=_NOT_FOUND)
+def recover(suspended_id: int, request: Request) -> Response:
+    """Release held-back mail; the daemon re-processes it with the hold-back rules bypassed."""
+    with session_scope(request.app.state.runtime.engine) as session:
+        raw = recover_suspended(session, suspended_id)
+        if raw is None:
+            raise HTTPException(404, "no held-back mail with this id (or it was already recovered or deleted)")
+        raw_mail_id = raw.id
+    # Only after the commit: the daemon's own transaction must see the mail as recovered.
+    reprocess = getattr(request.app.state.daemon, "reprocess", None)
+    if reprocess is not None:
+        reprocess(raw_mail_id)
+    return done(request, SuspendedAction(id=suspended_id, state="recovered", raw_mail_id=raw_mail_id,
+                                         reprocess="scheduled" if reprocess is not None else "pending"))
+
+
+@router.post("/suspended/{suspended_id}/delete", response_model=SuspendedAction, responses=_NOT_FOUND)
+def delete(suspended_id: int, request: Request) -> Response:
+    """Dismiss held-back mail; its raw bytes stay stored."""
+    with session_scope(request.app.state.runtime.engine) as session:
+        if not delete_suspended(session, suspended_id):
+            raise HTTPException(404, "no held-back mail with this id (or it was already recovered or deleted)")
+    return done(request, SuspendedAction(id=suspended_id, state="deleted"))
+
+
+@router.get("/tickets", response_model=list[TicketRow])
+def list_tickets(request: Request) -> list[dict]:
+    with read_session(request.app.state.runtime) as session:
+        return ticket_rows(session)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketDetail, responses=_NOT_FOUND)
+def show_ticket(ticket_id: int, request: Request) -> dict:
+    with read_session(request.app.state.runtime) as session:
+        detail = ticket_detail(session, ticket_id)
+    if detail is None:
+        raise HTTPException(404, "no ticket with this id")
+    return detail

@@ -1,0 +1,122 @@
+"""Response models of the admin API, so /openapi.json describes every field the endpoints return."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: str = Field(description='"ok", or "error: <exception class>" when SELECT 1 fails')
+    scheduler: Literal["running", "stopped", "not_attached"]
+
+
+class CredentialState(BaseModel):
+    state: Literal["ok", "needs_reauth", "error"]
+    command: str | None = Field(None, description="the command that restores access, when consent is needed")
+    message: str | None = Field(None, description="why the inbox needs attention")
+
+
+class InboxStatus(BaseModel):
+    address: str
+    mode: Literal["direct", "forwarding"]
+    group: str
+    state: Literal["active", "paused", "needs_reauth", "error"]
+    credential: CredentialState
+    last_success_at: str | None = Field(description="ISO 8601 UTC of the last successful sync")
+    last_success_age_seconds: int | None
+    last_error: str | None
+    last_error_at: str | None
+    history_id: str | None = Field(description="the Gmail history cursor")
+    imported_total: int
+    imported_last_24h: int = Field(description="raw messages of this inbox received in the last 24 hours")
+    backoff_until: str | None
+    consecutive_failures: int
+    next_run_at: str | None
+
+
+class Totals(BaseModel):
+    inboxes: int
+    inboxes_by_state: dict[str, int]
+    needs_reauth: int
+    imported_total: int
+    imported_last_24h: int
+    suspended: int
+    tickets: int
+
+
+class Status(BaseModel):
+    version: str
+    generated_at: str
+    uptime_seconds: int | None = Field(description="seconds since the daemon started; null without a daemon")
+    scheduler: Literal["running", "stopped", "not_attached"]
+    inboxes: list[InboxStatus]
+    suspended_by_kind: dict[str, int] = Field(description="held-back mail still suspended, by kind")
+    tickets_by_status: dict[str, int]
+    totals: Totals
+
+
+class SuspendedRow(BaseModel):
+    id: int
+    reason: str
+    kind: str
+    from_: str = Field(alias="from")
+    subject: str
+    received_at: str | None
+
+
+class Person(BaseModel):
+    name: str
+    email: str
+
+
+class TicketRow(BaseModel):
+    id: int
+    subject: str
+    status: str
+    requester: Person
+    group: str
+    inbox: str | None
+    received_at_address: str
+    comment_count: int
+    flags: list[str]
+    created_at: str | None
+    updated_at: str | None
+
+
+class AttachmentInfo(BaseModel):
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    content_id: str | None
+    inline: bool
+
+
+class CommentInfo(BaseModel):
+    id: int
+    author: Person
+    public: bool
+    message_id: str
+    body_text: str
+    attachments: list[AttachmentInfo]
+    created_at: str | None
+
+
+class TicketDetail(TicketRow):
+    comments: list[CommentInfo]
+
+
+class InboxAction(BaseModel):
+    address: str
+    state: str
+    sync: Literal["scheduled", "not_requested"] = "not_requested"
+
+
+class SuspendedAction(BaseModel):
+    id: int
+    state: Literal["recovered", "deleted"]
+    raw_mail_id: int | None = None
+    reprocess: Literal["scheduled", "pending"] | None = Field(
+        None, description="scheduled: handed to the running daemon; pending: picked up by the sync layer later")
