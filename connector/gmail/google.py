@@ -63,6 +63,16 @@ class GoogleGmail:
         """What the composition root calls: the adapter aimed where the settings say."""
         return cls(credentials, settings.gmail_api_endpoint, **kwargs)
 
+    def close(self) -> None:
+        """Close the kept-alive connection (a job's adapter lives as long as the job)."""
+        self._http.close()
+
+    def __enter__(self) -> "GoogleGmail":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ---- plumbing ------------------------------------------------------------------------
 
     def _users(self) -> Any:
@@ -146,6 +156,7 @@ class GoogleGmail:
 
         def send_batch() -> dict:
             results.clear()
+            self._refresh_if_stale()
             batch = self._new_batch(collect)
             for mid in ids:
                 self._on_call("messages.get")
@@ -157,6 +168,13 @@ class GoogleGmail:
         # The batch envelope costs no quota; its parts were counted one by one above.
         self._call(_Deferred(send_batch, "batch"), count=False)
         return dict(results)
+
+    def _refresh_if_stale(self) -> None:
+        # BatchHttpRequest refreshes a stale token through a throwaway httplib2.Http with no
+        # timeout that it never closes; refreshing here first keeps our timeout and connection.
+        credentials = self._http.credentials
+        if not credentials.valid:
+            credentials.refresh(google_auth_httplib2.Request(self._http.http))
 
     def _new_batch(self, callback: Callable[..., None]) -> BatchHttpRequest:
         if not self._endpoint:
