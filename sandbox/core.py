@@ -116,7 +116,7 @@ class Sandbox:
                 status = relay(item, self.smtp_routes)
             record = item.as_record(status)
             with self.lock:
-                (self.sent if item.kind == "sent" else self.forwarded).append(record)
+                (self.forwarded if item.kind == "forwarded" else self.sent).append(record)
 
     # ---- mail leaving ----------------------------------------------------------------------
     def send(self, address: str, raw: bytes, thread_id: str | None = None) -> StoredMessage:

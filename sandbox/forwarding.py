@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import random
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
 
 NOREPLY = "forwarding-noreply@google.com"
+_POLICY = policy.SMTP.clone(max_line_length=998)     # keep the subject and the link on one line each
 
 
 def confirmation_mail(user: str, forward_to: str, link: str) -> tuple[bytes, str]:
     """Google's "Gmail Forwarding Confirmation" mail, and the confirmation code it carries."""
     code = f"{random.randrange(10**8, 10**9)}"
-    mail = EmailMessage()
+    mail = EmailMessage(policy=_POLICY)
     mail["From"] = f"Gmail Team <{NOREPLY}>"
     mail["To"] = forward_to
     mail["Subject"] = f"(#{code}) Gmail Forwarding Confirmation - Receive Mail from {user}"
@@ -24,7 +26,8 @@ def confirmation_mail(user: str, forward_to: str, link: str) -> tuple[bytes, str
         f"To allow {user} to automatically forward mail to your address,\nplease click the link below "
         f"to confirm the request:\n\n{link}\n\n"
         "If you click the link and it appears to be broken, please copy and paste it\ninto a new browser window.\n\n"
-        "If you did not make this request, you can safely ignore this message.\n\nThanks,\n\nThe Gmail Team\n")
+        "If you did not make this request, you can safely ignore this message.\n\nThanks,\n\nThe Gmail Team\n",
+        cte="7bit")
     return mail.as_bytes(), code
 
 

@@ -24,6 +24,9 @@ class GrantError(Exception):
         return {"error": self.error, "error_description": self.description}
 
 
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+
+
 def verify_assertion(assertion: str, public_key: rsa.RSAPublicKey, issuer: str, audience: str,
                      now: float | None = None) -> dict:
     """The JWT's claims, once its signature, issuer, audience and lifetime check out."""
@@ -43,7 +46,8 @@ def verify_assertion(assertion: str, public_key: rsa.RSAPublicKey, issuer: str, 
         raise GrantError("invalid_grant", "Invalid JWT Signature.") from None
     if claims.get("iss") != issuer:
         raise GrantError("invalid_grant", "Invalid JWT: No valid verifier found for issuer.")
-    if claims.get("aud") != audience:
+    # google-auth always addresses the assertion to Google's token URI, whatever token_uri it posts to.
+    if claims.get("aud") not in (audience, GOOGLE_TOKEN_URI):
         raise GrantError("invalid_grant", "Invalid JWT: Failed audience check. The expected audience is the "
                          "token endpoint URL.")
     iat, exp = claims.get("iat", 0), claims.get("exp", 0)

@@ -20,7 +20,7 @@ class Outgoing:
     record: dict = field(default_factory=dict)
 
     def as_record(self, status: str) -> dict:
-        return {**self.record, "from": self.mail_from, "to": self.to, "raw": b64url(self.raw),
+        return {**self.record, "kind": self.kind, "from": self.mail_from, "to": self.to, "raw": b64url(self.raw),
                 "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "status": status}
 
 

@@ -10,9 +10,10 @@ from cryptography.hazmat.primitives import serialization
 from sandbox.app import App
 from sandbox.core import Sandbox
 from sandbox.http import SandboxHTTPServer
-from sandbox.oauth import FULL_SCOPE
+from sandbox.oauth import FULL_SCOPE, GMAIL
 
-DEFAULT_USER_SCOPES = (FULL_SCOPE,)
+# mail.google.com covers every method except the settings ones, whose discovery scope lists omit it.
+DEFAULT_USER_SCOPES = (FULL_SCOPE, GMAIL + "settings.basic", GMAIL + "settings.sharing")
 
 
 class SandboxServer:
