@@ -13,6 +13,9 @@ from connector.settings import Settings, SettingsError
 # Each module has register(subparsers) and sets func(args, settings) -> int on its parsers.
 COMMAND_MODULES = (
     "connector.cli.run_cmd",
+    "connector.cli.inboxes_cmd",
+    "connector.cli.sync_cmd",
+    "connector.cli.tickets_cmd",
     "connector.cli.sandbox_cmd",
     "connector.cli.db_cmd",
     "connector.cli.parse_cmd",

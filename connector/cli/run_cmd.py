@@ -1,6 +1,135 @@
-"""Placeholder: filled in by its owner; registers nothing yet."""
+"""`gmail-connector run` (the daemon) and `gmail-connector demo` (the daemon on a seeded sandbox)."""
 from __future__ import annotations
+
+import json
+import logging
+import shutil
+import signal
+import threading
+import time
+from dataclasses import replace
+
+from connector.bootstrap import Runtime, bootstrap
+from connector.cli import CommandError
+from connector.settings import Settings
+
+log = logging.getLogger(__name__)
+DEMO_INBOXES = (("support@demo-helpdesk.example", "Support"), ("billing@demo-helpdesk.example", "Billing"))
+DEMO_CUSTOMER = "customer@gmail.com"
 
 
 def register(sub) -> None:
-    return None
+    run = sub.add_parser("run", help="run the daemon: scheduled sync of every inbox and the admin endpoint",
+                         description="Run the daemon until SIGTERM/SIGINT: one sync job per inbox every "
+                                     "POLL_INTERVAL_SECONDS, and the admin endpoint on ADMIN_BIND.")
+    run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS (default: run until stopped)")
+    run.set_defaults(func=_run)
+    demo = sub.add_parser("demo", help="try it: a seeded Gmail sandbox, the daemon and the admin page",
+                          description="Start the Gmail sandbox with sample mail, connect two demo inboxes, "
+                                      "and run the daemon with its admin page. Uses DATA_DIR/demo, recreated "
+                                      "on every start; nothing reaches Google.")
+    demo.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS (default: until Ctrl-C)")
+    demo.add_argument("--trickle", type=float, default=20, metavar="SECONDS",
+                      help="deliver a new customer mail every SECONDS (0: none; default 20)")
+    demo.add_argument("--sandbox-port", type=int, default=0, help="port of the sandbox (default: any free port)")
+    demo.set_defaults(func=_demo)
+
+
+def _stop_event(duration: float | None) -> threading.Event:
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    if duration:
+        timer = threading.Timer(duration, stop.set)
+        timer.daemon = True
+        timer.start()
+    return stop
+
+
+def serve(runtime: Runtime, stop: threading.Event, on_tick=None, tick_seconds: float = 1.0) -> int:
+    """Start scheduler and admin endpoint, wait for `stop`, shut down cleanly; returns exit status."""
+    from connector.admin.app import create_app
+    from connector.admin.server import AdminServer, check_bind_allowed
+    from jobs.daemon import Daemon
+
+    host, port = runtime.settings.admin_bind
+    try:
+        check_bind_allowed(host, runtime.settings.admin_token)
+    except ValueError as exc:
+        raise CommandError(str(exc), status=2) from None
+    daemon = Daemon(runtime)
+    daemon.start()
+    admin = AdminServer(create_app(runtime, daemon), host, port)
+    try:
+        admin.start()
+    except OSError as exc:
+        daemon.stop(wait=False)
+        raise CommandError(f"cannot serve the admin endpoint on {host}:{port}: {exc.strerror or exc}") from None
+    print(f"admin page: http://{host}:{admin.port}/", flush=True)
+    try:
+        while not stop.wait(tick_seconds):
+            if on_tick:
+                on_tick()
+    finally:
+        log.info("stopping: letting passes in flight finish")
+        admin.stop()
+        daemon.stop(wait=True)
+    return 0
+
+
+def _run(args, settings: Settings) -> int:
+    runtime = bootstrap(settings)
+    print(f"gmail-connector daemon: database {_safe_url(settings.database_url)}, "
+          f"polling every {settings.poll_interval_seconds}s", flush=True)
+    return serve(runtime, _stop_event(args.duration))
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for display."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _demo(args, settings: Settings) -> int:
+    from connector import demo_mail
+    from connector.cli.inboxes_cmd import connect_inbox
+    from sandbox.server import SandboxServer
+
+    demo_dir = settings.data_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    mailboxes = [address for address, _ in DEMO_INBOXES] + [DEMO_CUSTOMER]
+    with SandboxServer(mailboxes=mailboxes, state_dir=demo_dir / "sandbox", quota_tier="2026",
+                       port=args.sandbox_port) as sandbox:
+        for address, _ in DEMO_INBOXES:
+            for raw in demo_mail.demo_inbox_mail(address):
+                sandbox.core.deliver(address, raw)
+        demo_settings = replace(settings, data_dir=demo_dir, database_url=f"sqlite:///{demo_dir / 'connector.db'}",
+                                gmail_api_endpoint=sandbox.url, token_encryption_key="",
+                                poll_interval_seconds=min(settings.poll_interval_seconds, 10))
+        runtime = bootstrap(demo_settings)
+        for address, group in DEMO_INBOXES:
+            info = json.loads((demo_dir / "sandbox" / f"{address}.json").read_text())
+            connect_inbox(runtime, address, "authorized_user", info, group)
+        print(f"Gmail sandbox: {sandbox.url}  (stats: {sandbox.url}/_sandbox/stats)", flush=True)
+        print("demo inboxes: " + ", ".join(a for a, _ in DEMO_INBOXES) + "; Ctrl-C to stop", flush=True)
+        return serve(runtime, _stop_event(args.duration), on_tick=_trickle(sandbox, args.trickle))
+
+
+def _trickle(sandbox, every: float):
+    """New customer mail now and then, so the admin page shows mail flowing."""
+    from connector import demo_mail
+
+    if not every:
+        return None
+    state = {"next": time.monotonic() + every, "seed": 100}
+
+    def tick() -> None:
+        if time.monotonic() < state["next"]:
+            return
+        state["next"] += every
+        state["seed"] += 1
+        address = DEMO_INBOXES[state["seed"] % len(DEMO_INBOXES)][0]
+        sandbox.core.deliver(address, demo_mail.customer_mail(address, state["seed"]))
+    return tick

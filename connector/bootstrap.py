@@ -1,0 +1,71 @@
+"""The composition root: settings in, a wired `Runtime` out. Nothing else builds adapters."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from connector.gmail.port import AuthRevoked, GmailGateway
+from connector.settings import Settings
+from connector.store.db import make_engine, session_scope, upgrade
+from connector.store.inboxes import get_inbox
+from connector.store.models import Credential
+from oauth.credentials import CredentialsError, load_authorized_user, load_service_account
+from oauth.scopes import SERVICE_ACCOUNT_SCOPES
+from oauth.vault import Vault, open_vault
+
+
+@dataclass
+class Runtime:
+    """Everything a command or job needs, built once from the settings."""
+    settings: Settings
+    engine: Engine
+    gateway_factory: Callable[..., GmailGateway] | None = field(default=None, repr=False)
+
+    @cached_property
+    def vault(self) -> Vault:
+        return open_vault(self.settings.token_encryption_key, self.settings.data_dir)
+
+    @property
+    def token_uri(self) -> str | None:
+        """Refreshes go to the sandbox when the API does; otherwise google-auth's own default."""
+        endpoint = self.settings.gmail_api_endpoint
+        return f"{endpoint}/token" if endpoint else None
+
+    def credentials_for(self, address: str):
+        with session_scope(self.engine) as session:
+            inbox = get_inbox(session, address)
+            if inbox is None:
+                raise LookupError(f"no connected inbox {address}")
+            stored = session.exec(select(Credential).where(Credential.inbox_id == inbox.id)).first()
+            if stored is None:
+                raise AuthRevoked(f"no stored credentials for {address}")
+            kind, ciphertext = stored.kind, stored.secret_ciphertext
+        info = self.vault.open(ciphertext)
+        try:
+            if kind == "service_account":
+                credentials = load_service_account(info, subject=address, scopes=SERVICE_ACCOUNT_SCOPES)
+                return credentials.with_token_uri(self.token_uri) if self.token_uri else credentials
+            return load_authorized_user(info, token_uri_override=self.token_uri)
+        except CredentialsError as exc:
+            raise AuthRevoked(f"stored credentials for {address} are unusable: {exc}") from exc
+
+    def open_gateway(self, address: str) -> GmailGateway:
+        """A fresh adapter per pass: httplib2 connections are not shared between threads."""
+        credentials = self.credentials_for(address)
+        if self.gateway_factory is not None:
+            return self.gateway_factory(credentials, self.settings)
+        from connector.gmail.google import GoogleGmail
+
+        return GoogleGmail.from_credentials(credentials, self.settings)
+
+
+def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return Runtime(settings=settings, engine=engine)

@@ -1,0 +1,126 @@
+"""`gmail-connector inboxes ...`: connect, list, pause, resume and remove Gmail inboxes."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from connector.bootstrap import Runtime, bootstrap
+from connector.cli import CommandError
+from connector.store.db import session_scope
+from connector.store.inboxes import InboxExists, add_inbox, get_inbox, list_inboxes, remove_inbox, set_state
+from connector.store.models import Credential
+from connector.store.types import iso_utc, utcnow
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("inboxes", help="connect and manage Gmail inboxes",
+                            description="Connect and manage the Gmail inboxes the daemon reads.")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="connect an inbox with an authorized-user credentials file")
+    add.add_argument("address", help="the Gmail or Workspace address, e.g. support@example.com")
+    add.add_argument("--credentials", metavar="FILE.json", required=True,
+                     help="authorized-user JSON (client_id, client_secret, refresh_token); it is stored encrypted")
+    add.add_argument("--group", default="Support", help="group the inbox's tickets go to (default: Support)")
+    add.add_argument("--poll-interval", type=int, metavar="SECONDS",
+                     help="poll this inbox every SECONDS instead of POLL_INTERVAL_SECONDS")
+    add.set_defaults(func=_add)
+    listing = actions.add_parser("list", help="list connected inboxes")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=_list)
+    for name, helptext, func in (("pause", "stop syncing an inbox (keeps its cursor)", _pause),
+                                 ("resume", "sync a paused inbox again", _resume),
+                                 ("remove", "disconnect an inbox and delete its credentials (tickets stay)", _remove)):
+        action = actions.add_parser(name, help=helptext)
+        action.add_argument("address")
+        action.set_defaults(func=func)
+
+
+def _read_credentials(path: str) -> dict:
+    try:
+        info = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise CommandError(f"{path} is not JSON") from None
+    if not isinstance(info, dict) or not all(info.get(k) for k in ("client_id", "client_secret", "refresh_token")):
+        raise CommandError(f"{path} is not an authorized-user file (needs client_id, client_secret, refresh_token)")
+    return info
+
+
+def connect_inbox(runtime: Runtime, address: str, kind: str, secret: dict, group: str = "Support",
+                  poll_interval: int | None = None) -> None:
+    """Store the inbox and its sealed grant in one transaction (shared by `inboxes add` and `auth add`)."""
+    ciphertext = runtime.vault.seal(secret)
+    with session_scope(runtime.engine) as session:
+        try:
+            inbox = add_inbox(session, address, group=group, credential_kind=kind,
+                              poll_interval_seconds=poll_interval)
+        except InboxExists as exc:
+            raise CommandError(str(exc)) from None
+        session.add(Credential(inbox_id=inbox.id, kind=kind, secret_ciphertext=ciphertext))
+
+
+def _add(args, settings) -> int:
+    info = _read_credentials(args.credentials)
+    runtime = bootstrap(settings)
+    connect_inbox(runtime, args.address, "authorized_user", info, args.group, args.poll_interval)
+    print(f"connected {args.address.lower()} (group {args.group}); the next sync backfills "
+          f"unread inbox mail of the last {settings.backfill_days} days (at most {settings.backfill_max})")
+    return 0
+
+
+def _age(when: datetime | None) -> str:
+    if when is None:
+        return "never"
+    seconds = int((utcnow() - when).total_seconds())
+    return f"{seconds}s ago" if seconds < 120 else f"{seconds // 60}m ago"
+
+
+def _list(args, settings) -> int:
+    runtime = bootstrap(settings)
+    with session_scope(runtime.engine) as session:
+        rows = [{"address": i.address, "group": i.group, "mode": i.mode, "state": i.state,
+                 "credential_kind": i.credential_kind, "history_id": i.history_id,
+                 "imported_total": i.imported_total, "last_success_at": iso_utc(i.last_success_at),
+                 "last_error": i.last_error, "last_error_at": iso_utc(i.last_error_at),
+                 "_age": _age(i.last_success_at)} for i in list_inboxes(session)]
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("no inboxes connected: gmail-connector inboxes add ADDRESS --credentials FILE.json")
+    for r in rows:
+        print(f"{r['address']:<40} {r['state']:<13} group={r['group']:<12} imported={r['imported_total']:<6} "
+              f"last sync {r['_age']}" + (f"  error: {r['last_error']}" if r['last_error'] else ""))
+    return 0
+
+
+def _change_state(settings, address: str, state: str) -> None:
+    runtime = bootstrap(settings)
+    with session_scope(runtime.engine) as session:
+        inbox = get_inbox(session, address)
+        if inbox is None:
+            raise CommandError(f"no connected inbox {address}")
+        set_state(session, inbox, state)
+
+
+def _pause(args, settings) -> int:
+    _change_state(settings, args.address, "paused")
+    print(f"paused {args.address.lower()}")
+    return 0
+
+
+def _resume(args, settings) -> int:
+    _change_state(settings, args.address, "active")
+    print(f"resumed {args.address.lower()}")
+    return 0
+
+
+def _remove(args, settings) -> int:
+    runtime = bootstrap(settings)
+    with session_scope(runtime.engine) as session:
+        if not remove_inbox(session, args.address):
+            raise CommandError(f"no connected inbox {args.address}")
+    print(f"removed {args.address.lower()} and its stored credentials; its tickets are kept")
+    return 0

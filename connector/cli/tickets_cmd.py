@@ -1,0 +1,104 @@
+"""`gmail-connector tickets ...` and `suspended ...`: read tickets; recover or delete held-back mail."""
+from __future__ import annotations
+
+import json
+
+from connector.bootstrap import bootstrap
+from connector.cli import CommandError
+from connector.store.db import session_scope
+from connector.store.queries import ticket_detail, ticket_rows
+from connector.store.suspended import delete_suspended, suspended_rows
+from jobs.recover import recover
+
+
+def register(sub) -> None:
+    tickets = sub.add_parser("tickets", help="list and show tickets", description="Read the helpdesk's tickets.")
+    t_actions = tickets.add_subparsers(dest="action", metavar="ACTION", required=True)
+    t_list = t_actions.add_parser("list", help="list tickets, newest first")
+    t_list.add_argument("--json", action="store_true", help="print the documented JSON array")
+    t_list.set_defaults(func=_tickets_list)
+    t_show = t_actions.add_parser("show", help="show one ticket with its comments")
+    t_show.add_argument("id", type=int)
+    t_show.add_argument("--json", action="store_true", help="print the documented JSON object")
+    t_show.set_defaults(func=_tickets_show)
+
+    suspended = sub.add_parser("suspended", help="mail held back instead of becoming a ticket",
+                               description="Mail held back (auto-replies, bounces, loops...) with its reason.")
+    s_actions = suspended.add_subparsers(dest="action", metavar="ACTION", required=True)
+    s_list = s_actions.add_parser("list", help="list suspended mail")
+    s_list.add_argument("--json", action="store_true", help="print the documented JSON array")
+    s_list.set_defaults(func=_suspended_list)
+    s_recover = s_actions.add_parser("recover", help="turn suspended mail into a ticket after all")
+    s_recover.add_argument("id", type=int)
+    s_recover.set_defaults(func=_suspended_recover)
+    s_delete = s_actions.add_parser("delete", help="discard suspended mail (the raw message is kept)")
+    s_delete.add_argument("id", type=int)
+    s_delete.set_defaults(func=_suspended_delete)
+
+
+def _tickets_list(args, settings) -> int:
+    runtime = bootstrap(settings)
+    with session_scope(runtime.engine) as session:
+        rows = ticket_rows(session)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no tickets yet")
+    for r in rows:
+        flags = f" [{','.join(r['flags'])}]" if r["flags"] else ""
+        print(f"#{r['id']:<5} {r['status']:<8} {r['group']:<10} {r['requester']['email']:<32} "
+              f"{r['comment_count']:>3} comments  {r['subject']}{flags}")
+    return 0
+
+
+def _tickets_show(args, settings) -> int:
+    runtime = bootstrap(settings)
+    with session_scope(runtime.engine) as session:
+        detail = ticket_detail(session, args.id)
+    if detail is None:
+        raise CommandError(f"no ticket {args.id}")
+    if args.json:
+        print(json.dumps(detail, indent=2, ensure_ascii=False))
+        return 0
+    print(f"#{detail['id']} {detail['subject']}  ({detail['status']}, group {detail['group']})")
+    print(f"requester: {detail['requester']['name']} <{detail['requester']['email']}>")
+    for c in detail["comments"]:
+        visibility = "public" if c["public"] else "private note"
+        print(f"\n--- {c['created_at']} {c['author']['email']} ({visibility})")
+        print(c["body_text"].rstrip())
+        for a in c["attachments"]:
+            print(f"    [attachment] {a['filename']} ({a['content_type']}, {a['size']} bytes)")
+    return 0
+
+
+def _suspended_list(args, settings) -> int:
+    runtime = bootstrap(settings)
+    with session_scope(runtime.engine) as session:
+        rows = suspended_rows(session)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no suspended mail")
+    for r in rows:
+        print(f"{r['id']:<5} {r['received_at']}  {r['from']:<32} {r['subject'][:50]:<50}  {r['reason']}")
+    return 0
+
+
+def _suspended_recover(args, settings) -> int:
+    runtime = bootstrap(settings)
+    outcome = recover(runtime.engine, settings, args.id)
+    if outcome is None:
+        raise CommandError(f"no suspended mail {args.id}")
+    print(f"recovered suspended mail {args.id}: {outcome}")
+    return 0
+
+
+def _suspended_delete(args, settings) -> int:
+    runtime = bootstrap(settings)
+    with session_scope(runtime.engine) as session:
+        if not delete_suspended(session, args.id):
+            raise CommandError(f"no suspended mail {args.id}")
+    print(f"deleted suspended mail {args.id}")
+    return 0

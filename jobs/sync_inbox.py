@@ -1,0 +1,156 @@
+"""`sync_inbox`: one pass over one connected Gmail inbox — new mail in, tickets out, cursor moved.
+
+Write before act: raw bytes are committed before they are processed, and the history cursor
+moves only after every message it covers is stored, processed and labelled. A crash anywhere
+means the next pass sees the same ids again, and the store's unique keys make that harmless.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+
+from connector.gmail.port import AuthRevoked, GmailError, GmailGateway, HistoryExpired, InsufficientScope, RateLimited
+from connector.settings import Settings
+from connector.store.db import session_scope
+from connector.store.inboxes import get_inbox, record_failure, record_success
+from connector.store.types import utcnow
+from jobs.fetching import import_ids, listing_for_backfill, listing_for_resync
+from jobs.process_mail import Outcomes, Route, pending_ids, process_pending
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+@dataclass
+class SyncReport:
+    inbox: str
+    mode: str = "incremental"            # backfill | incremental | resync | skipped
+    listed: int = 0
+    imported: int = 0
+    outcomes: Outcomes = field(default_factory=Outcomes)
+    history_id: str | None = None
+    error_kind: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class InboxSnapshot:
+    id: int
+    address: str
+    group: str
+    state: str
+    history_id: str | None
+    last_success_at: datetime | None
+    consecutive_failures: int
+
+
+def sync_inbox(address: str, *, engine: Engine, settings: Settings,
+               open_gateway: Callable[[str], GmailGateway], now: Callable[[], datetime] = utcnow,
+               progress: Callable[[int, int], None] | None = None, force: bool = False) -> SyncReport:
+    """One pass. Never raises for Gmail trouble: the error is recorded on the inbox and reported."""
+    inbox = _snapshot(engine, address)
+    report = SyncReport(inbox=inbox.address)
+    if inbox.state in ("paused", "needs_reauth") and not force:
+        report.mode = "skipped"
+        return report
+    gateway = None
+    try:
+        gateway = open_gateway(inbox.address)
+        _run_pass(inbox, report, engine, settings, gateway, now, progress)
+    except GmailError as exc:
+        _record_error(engine, inbox, report, exc, settings, now())
+    except Exception as exc:  # noqa: BLE001 — a bug in one inbox must not stop the daemon
+        log.exception("sync of %s failed unexpectedly", inbox.address)
+        _record_error(engine, inbox, report, exc, settings, now())
+    finally:
+        if gateway is not None and hasattr(gateway, "close"):
+            gateway.close()
+    return report
+
+
+def _snapshot(engine: Engine, address: str) -> InboxSnapshot:
+    with session_scope(engine) as session:
+        row = get_inbox(session, address)
+        if row is None:
+            raise LookupError(f"no connected inbox {address}")
+        return InboxSnapshot(row.id, row.address, row.group, row.state, row.history_id,
+                             row.last_success_at, row.consecutive_failures)
+
+
+def _run_pass(inbox: InboxSnapshot, report: SyncReport, engine: Engine, settings: Settings,
+              gateway: GmailGateway, now: Callable[[], datetime], progress) -> None:
+    route = Route(inbox.address, inbox.address, inbox.group)
+    # Mail stored by a pass that crashed before processing it goes first, in arrival order.
+    leftover = pending_ids(engine, inbox.id, source="gmail")
+    if leftover:
+        _merge(report.outcomes, process_pending(engine, leftover, route, settings.attachments_dir,
+                                                settings.attachment_max_bytes, now))
+    if inbox.history_id is None:
+        report.mode = "backfill"
+        ids, cursor = listing_for_backfill(gateway, settings)
+    else:
+        try:
+            delta = gateway.history_since(inbox.history_id)
+            ids, cursor = list(delta.added_message_ids), delta.history_id
+        except HistoryExpired:
+            report.mode = "resync"
+            log.warning("history of %s expired; listing recent mail again", inbox.address)
+            ids, cursor = listing_for_resync(gateway, settings, inbox.last_success_at, now())
+    report.listed = len(ids)
+    imported = import_ids(gateway, engine, settings, inbox.id, route, ids, now, report.outcomes, progress)
+    report.imported = imported
+    with session_scope(engine) as session:
+        row = get_inbox(session, inbox.address)
+        record_success(session, row, now(), history_id=cursor, imported=imported, backfill_done=True)
+    report.history_id = cursor
+
+
+def _merge(total: Outcomes, part: Outcomes) -> None:
+    for name in ("created", "commented", "suspended", "skipped", "failed"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+
+
+def _record_error(engine: Engine, inbox: InboxSnapshot, report: SyncReport, exc: Exception,
+                  settings: Settings, when: datetime) -> None:
+    kind, message = describe_error(exc, inbox.address)
+    report.error_kind, report.error = kind, message
+    delay = backoff_delay(inbox.consecutive_failures + 1, settings.poll_interval_seconds,
+                          getattr(exc, "retry_after", None))
+    log.warning("sync of %s failed (%s): %s; next try in %ds", inbox.address, kind, message, delay.total_seconds())
+    with session_scope(engine) as session:
+        row = get_inbox(session, inbox.address)
+        if row is not None:
+            record_failure(session, row, kind, message, when + delay, when)
+
+
+def describe_error(exc: Exception, address: str) -> tuple[str, str]:
+    """A stable kind and a message a person can act on (no secrets: port errors carry none)."""
+    if isinstance(exc, AuthRevoked):
+        return "auth_revoked", (f"{exc} — connect the inbox again: "
+                                f"gmail-connector auth add {address} --client-secrets client_secret.json")
+    if isinstance(exc, InsufficientScope):
+        return "insufficient_scope", f"{exc} — grant the missing access: gmail-connector auth add {address}"
+    if isinstance(exc, RateLimited):
+        return "rate_limited", str(exc)
+    if isinstance(exc, GmailError):
+        return type(exc).__name__.lower(), str(exc)
+    return "internal", f"{type(exc).__name__}: {exc}"
+
+
+def backoff_delay(failures: int, poll_seconds: int, retry_after: float | None,
+                  rng: Callable[[], float] = random.random) -> timedelta:
+    """Exponential in the number of consecutive failures, with jitter, never below Retry-After."""
+    base = poll_seconds * (2 ** min(failures - 1, 10))
+    delay = min(timedelta(seconds=base * (0.5 + rng() / 2)), MAX_BACKOFF)
+    if retry_after:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay

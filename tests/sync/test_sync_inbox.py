@@ -1,0 +1,188 @@
+"""Inbox sync end to end: the real Google adapter against the sandbox, a real SQLite store."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from connector import demo_mail
+from connector.store.db import session_scope
+from connector.store.inboxes import get_inbox
+from connector.store.models import RawMail
+from connector.store.queries import ticket_detail, ticket_rows
+from connector.store.suspended import suspended_rows
+from tests.sync.conftest import BILLING, SUPPORT, connect, control, stats, sync
+
+
+def _tickets(runtime):
+    with session_scope(runtime.engine) as session:
+        return ticket_rows(session)
+
+
+def _suspended(runtime):
+    with session_scope(runtime.engine) as session:
+        return suspended_rows(session)
+
+
+def _imported_label_id(runtime, address=SUPPORT):
+    gateway = runtime.open_gateway(address)
+    try:
+        labels = gateway.labels()
+    finally:
+        gateway.close()
+    return next(label.id for label in labels if label.name == "Helpdesk/Imported")
+
+
+def test_backfill_turns_requests_into_tickets_and_holds_back_machine_mail(runtime, sandbox):
+    ids = [sandbox.core.deliver(SUPPORT, raw) for raw in demo_mail.demo_inbox_mail(SUPPORT)]
+    connect(runtime, sandbox, SUPPORT)
+
+    report = sync(runtime)
+
+    assert report.ok and report.mode == "backfill" and report.imported == 7
+    tickets = _tickets(runtime)
+    assert len(tickets) == 4                       # three requests (one answered again) and the newsletter
+    by_subject = {t["subject"]: t for t in tickets}
+    newsletter = by_subject["This week at Example: 5 tips"]
+    assert newsletter["flags"] == ["bulk"]
+    threaded = [t for t in tickets if t["comment_count"] == 2]
+    assert len(threaded) == 1, "the customer's follow-up joins the first ticket"
+    assert all(t["inbox"] == SUPPORT and t["group"] == "Support" for t in tickets)
+    kinds = sorted(s["kind"] for s in _suspended(runtime))
+    assert kinds == ["auto_reply", "bounce"]
+    label = _imported_label_id(runtime)
+    box = sandbox.core.mailbox(SUPPORT)
+    assert all(label in box.messages[i].labels for i in ids), "every imported message is labelled in Gmail"
+
+
+def test_incremental_sync_reads_history_and_threads_the_reply(runtime, sandbox):
+    first = demo_mail.customer_mail(SUPPORT, 1)
+    sandbox.core.deliver(SUPPORT, first)
+    connect(runtime, sandbox, SUPPORT)
+    assert sync(runtime).imported == 1
+
+    sandbox.core.deliver(SUPPORT, demo_mail.reply_to(first, 2))
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 3))
+    report = sync(runtime)
+
+    assert report.ok and report.mode == "incremental" and report.imported == 2
+    assert report.outcomes.created == 1 and report.outcomes.commented == 1
+    assert stats(sandbox)["calls"].get("history.list", 0) >= 1
+    with session_scope(runtime.engine) as session:
+        inbox = get_inbox(session, SUPPORT)
+        assert inbox.history_id == report.history_id and inbox.imported_total == 3
+
+
+def test_nothing_is_imported_twice(runtime, sandbox):
+    raw = demo_mail.customer_mail(SUPPORT, 1)
+    sandbox.core.deliver(SUPPORT, raw)
+    connect(runtime, sandbox, SUPPORT)
+    sync(runtime)
+    assert sync(runtime).imported == 0
+
+    sandbox.core.deliver(SUPPORT, raw)             # the same message delivered a second time
+    report = sync(runtime)
+
+    assert report.imported == 1 and report.outcomes.skipped == 1
+    tickets = _tickets(runtime)
+    assert len(tickets) == 1 and tickets[0]["comment_count"] == 1
+
+
+def test_expired_history_falls_back_to_a_resync_without_duplicates(runtime, sandbox):
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    connect(runtime, sandbox, SUPPORT)
+    sync(runtime)
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 2))
+    control(sandbox, "expire-history", {"mailbox": SUPPORT})
+
+    report = sync(runtime)
+
+    assert report.ok and report.mode == "resync"
+    assert report.outcomes.created == 1
+    assert len(_tickets(runtime)) == 2
+    assert sync(runtime).mode == "incremental"
+
+
+def test_injected_server_errors_are_retried(runtime, sandbox):
+    for raw in (demo_mail.customer_mail(SUPPORT, n) for n in range(1, 4)):
+        sandbox.core.deliver(SUPPORT, raw)
+    connect(runtime, sandbox, SUPPORT)
+    control(sandbox, "faults", {"method": "messages.get", "status": 503, "times": 2})
+    control(sandbox, "faults", {"method": "messages.list", "status": 500, "times": 1})
+    control(sandbox, "faults", {"method": "messages.batchModify", "status": 429, "times": 1})
+
+    report = sync(runtime)
+
+    assert report.ok, report.error
+    assert len(_tickets(runtime)) == 3
+
+
+def test_persistent_failure_is_recorded_and_backed_off(runtime, sandbox):
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    connect(runtime, sandbox, SUPPORT)
+    control(sandbox, "faults", {"method": "messages.get", "status": 500, "times": 100})
+
+    report = sync(runtime)
+
+    assert not report.ok
+    with session_scope(runtime.engine) as session:
+        inbox = get_inbox(session, SUPPORT)
+        assert inbox.history_id is None, "the cursor does not move past mail that was not imported"
+        assert inbox.consecutive_failures == 1 and inbox.backoff_until is not None
+    control(sandbox, "faults", method="DELETE")
+    assert sync(runtime).imported == 1
+
+
+def test_a_revoked_grant_stops_only_its_own_inbox(runtime, sandbox):
+    for address in (SUPPORT, BILLING):
+        sandbox.core.deliver(address, demo_mail.customer_mail(address, 1))
+        connect(runtime, sandbox, address, group="Billing" if address == BILLING else "Support")
+    control(sandbox, "revoke", {"mailbox": BILLING})
+
+    billing = sync(runtime, BILLING)
+    support = sync(runtime, SUPPORT)
+
+    assert billing.error_kind == "auth_revoked" and f"auth add {BILLING}" in billing.error
+    assert support.ok and support.imported == 1
+    with session_scope(runtime.engine) as session:
+        assert get_inbox(session, BILLING).state == "needs_reauth"
+    assert sync(runtime, BILLING).mode == "skipped"
+
+
+def test_spam_trash_and_sent_mail_never_become_tickets(runtime, sandbox):
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1), label_ids=["SPAM"])
+    connect(runtime, sandbox, SUPPORT)
+    sync(runtime)
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 2), label_ids=["TRASH"])
+    sandbox.core.send(SUPPORT, demo_mail.customer_mail("customer@gmail.com", 3))
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 4))
+
+    report = sync(runtime)
+
+    assert report.imported == 1
+    assert len(_tickets(runtime)) == 1
+
+
+def test_quota_units_per_imported_message_stay_within_budget(runtime, sandbox):
+    for n in range(150):
+        sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, n, attachment=False))
+    connect(runtime, sandbox, SUPPORT)
+
+    report = sync(runtime)
+
+    assert report.imported == 150
+    units = stats(sandbox)["units_total"]
+    assert units / report.imported <= 21, f"{units} units for {report.imported} messages"
+
+
+def test_raw_mail_is_kept_byte_for_byte(runtime, sandbox):
+    raw = demo_mail.customer_mail(SUPPORT, 9, attachment=True)
+    sandbox.core.deliver(SUPPORT, raw)
+    connect(runtime, sandbox, SUPPORT)
+    sync(runtime)
+    ticket_id = _tickets(runtime)[0]["id"]
+    with session_scope(runtime.engine) as session:
+        stored = session.exec(select(RawMail)).one()
+        # Gmail prepends its own trace headers (Delivered-To, Received); the rest is the sender's bytes.
+        assert bytes(stored.raw).endswith(raw) and stored.state == "processed"
+        ticket = ticket_detail(session, ticket_id)
+    attachment = ticket["comments"][0]["attachments"][0]
+    assert attachment["filename"] == "screenshot-9.png" and attachment["content_type"] == "image/png"
