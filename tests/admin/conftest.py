@@ -1,13 +1,18 @@
 """A real SQLite store with inboxes, tickets and held-back mail, as the sync layer would leave it."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Iterator
 
 import pytest
+import requests
 from sqlalchemy import Engine
 
+from connector.admin.app import create_app
+from connector.admin.server import AdminServer
 from connector.bootstrap import Runtime
 from connector.mail.decision import CreateTicket, NewComment, Suspend
 from connector.mail.model import Address
@@ -45,10 +50,21 @@ class FakeDaemon:
         self.reprocessed.append(raw_mail_id)
 
 
-@pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'connector.db'}")
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """Migrate once per session; each test copies the file (migrations have their own tests)."""
+    path = tmp_path_factory.mktemp("template") / "connector.db"
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    engine.dispose()  # the last close folds the WAL back into the file we copy
+    return path
+
+
+@pytest.fixture
+def engine(tmp_path, migrated_template) -> Iterator[Engine]:
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(migrated_template, tmp_path / "data" / "connector.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'connector.db'}")
     yield engine
     engine.dispose()
 
@@ -77,7 +93,7 @@ def populate(engine: Engine, attachments_dir) -> None:
             received = NOW - timedelta(hours=1) if n < 3 else NOW - timedelta(days=2)
             raw = store_raw(session, "gmail", f"Subject: {n}\r\n\r\nbody\r\n".encode(), inbox_id=help_.id,
                             gmail_id=f"g{n}", thread_id=f"t{n}", message_id=f"m{n + 1}@example.com",
-                            from_email="ann@example.com", subject=EVIL_SUBJECT if n == 0 else f"mail {n}",
+                            from_email="ann@example.com", subject=EVIL_SUBJECT if n in (0, 2) else f"mail {n}",
                             received_at=received)
             apply_decision(session, raw, decision, attachments_dir, NOW)
 
@@ -92,3 +108,46 @@ def populated(engine, tmp_path) -> Engine:
 def runtime(populated, tmp_path) -> Runtime:
     settings = Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN)
     return Runtime(settings=settings, engine=populated)
+
+
+class Client:
+    """requests against one running admin server; every answer is checked for leaked secrets."""
+
+    def __init__(self, base: str, token: str | None = ADMIN_TOKEN):
+        self.base, self.session = base, requests.Session()
+        if token is not None:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("allow_redirects", False)
+        response = self.session.request(method, self.base + path, timeout=5, **kwargs)
+        assert ADMIN_TOKEN not in response.text and CIPHERTEXT.decode() not in response.text
+        return response
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@pytest.fixture
+def serve():
+    """Start the admin app for `runtime` on 127.0.0.1:0; returns a Client (or its base URL)."""
+    servers, clients = [], []
+
+    def start(runtime: Runtime, daemon=None, token: str | None = ADMIN_TOKEN) -> Client:
+        server = AdminServer(create_app(runtime, daemon), "127.0.0.1", 0)
+        server.start()
+        servers.append(server)
+        clients.append(Client(f"http://127.0.0.1:{server.port}", token))
+        return clients[-1]
+
+    yield start
+    for client in clients:
+        client.close()
+    for server in servers:
+        server.stop()
