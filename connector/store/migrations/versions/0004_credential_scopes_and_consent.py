@@ -1,0 +1,20 @@
+"""Credential scopes and consent.
+
+Revision ID: 0004
+Revises: 0003
+"""
+from __future__ import annotations
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Reserved in the chain so parallel work keeps one head; filled in by the work it names.
+    pass
+
+
+def downgrade() -> None:
+    pass
