@@ -1,9 +1,11 @@
 """Google's OAuth endpoints on the sandbox: /token, /revoke, and the consent page with its approval."""
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import time
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from sandbox.app import Request, Response, json_response
 from sandbox.core import Sandbox
@@ -37,12 +39,26 @@ def _token(core: Sandbox, request: Request) -> Response:
         time.sleep(delay)
     if fault:
         return json_response(fault.code, {"error": "internal_failure", "error_description": fault.message})
+    form = dict(_form_items(request))
+    form.update({k: v for k, v in _basic_client(request).items() if not form.get(k)})
     try:
         with core.lock:
-            answer = core.oauth.token(dict(_form_items(request)))
+            answer = core.oauth.token(form)
     except GrantError as exc:
         return json_response(exc.status, exc.body(), {"Cache-Control": "no-store"})
     return json_response(200, answer, {"Cache-Control": "no-store"})
+
+
+def _basic_client(request: Request) -> dict[str, str]:
+    """Client credentials sent as HTTP Basic auth (requests-oauthlib does this), as Google accepts."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return {}
+    try:
+        client_id, _, secret = base64.b64decode(value).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return {}
+    return {"client_id": unquote(client_id), "client_secret": unquote(secret)}
 
 
 def _revoke(core: Sandbox, request: Request) -> Response:
