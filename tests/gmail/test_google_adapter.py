@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import itertools
+import socket
 
 import pytest
 
 from connector.gmail import port
+from connector.gmail.google import GoogleGmail
 
 from .conftest import ALICE, SALES, SUPPORT, method_calls, sandbox_post
 
@@ -28,13 +30,17 @@ def test_profile_names_the_mailbox_and_its_cursor(support):
     assert support.calls == ["getProfile"]
 
 
-def test_listing_follows_page_tokens_past_500(sandbox, support):
+def test_listing_and_history_follow_page_tokens_past_500(sandbox, support):
+    cursor = support.gmail.profile().history_id
     ids = deliver(sandbox, 510, "pagination")
     before = method_calls(sandbox, SUPPORT, "messages.list")
     listed = support.gmail.list_message_ids(query="subject:pagination")
     assert sorted(listed) == sorted(ids)
     assert method_calls(sandbox, SUPPORT, "messages.list") - before == 2
     assert support.gmail.list_message_ids(query="subject:pagination", limit=7) == listed[:7]
+    before = method_calls(sandbox, SUPPORT, "history.list")
+    assert set(support.gmail.history_since(cursor).added_message_ids) == set(ids)
+    assert method_calls(sandbox, SUPPORT, "history.list") - before >= 2
 
 
 def spy_on_requests(monkeypatch, adapter) -> list[str]:
@@ -163,3 +169,17 @@ def test_revoked_consent_raises_auth_revoked_without_leaking_tokens(sandbox, ada
         adapter.gmail.profile()
     assert "consent" in str(caught.value).lower()
     assert credentials.refresh_token not in str(caught.value)
+
+
+def test_an_unreachable_gmail_is_a_transient_error_after_retries(sandbox, adapters):
+    with socket.socket() as probe:             # a port that was just free: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    adapter = adapters(max_retries=2)
+    adapter.gmail.profile()                    # refresh the token while the token endpoint is there
+    with GoogleGmail(adapter.gmail._http.credentials, dead, sleep=adapter.sleeps.append, rng=lambda: 0.5,
+                     max_retries=2) as gmail:
+        with pytest.raises(port.TransientError) as caught:
+            gmail.labels()
+    assert "labels.list" in str(caught.value) and "network" in str(caught.value)
+    assert adapter.sleeps == [0.5, 1.0]
