@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -20,6 +21,23 @@ REFRESH_SECONDS = 15          # how soon an inbox added by the CLI gets its job
 MAX_WORKERS = 8
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A plain function run every `seconds` (forwarding checks, the outgoing queue, ...)."""
+    name: str
+    seconds: int
+    run: Callable[[], object]
+
+
+def _guarded(job: PeriodicJob) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job.run()
+        except Exception:  # noqa: BLE001 — one failing job never stops the scheduler
+            log.exception("periodic job %s failed", job.name)
+    return run
+
+
 def _job_id(address: str) -> str:
     return f"sync:{address}"
 
@@ -27,8 +45,10 @@ def _job_id(address: str) -> str:
 class Daemon:
     """Keeps one interval job per active inbox in step with the database."""
 
-    def __init__(self, runtime: Runtime, now: Callable[[], datetime] = utcnow):
+    def __init__(self, runtime: Runtime, now: Callable[[], datetime] = utcnow,
+                 periodic: Sequence[PeriodicJob] = ()):
         self.runtime, self.now = runtime, now
+        self.periodic = tuple(periodic)
         self.started_at = now()
         self._intervals: dict[str, int] = {}
         self._forced: set[str] = set()      # "sync now" asked by a person skips the backoff once
@@ -41,6 +61,9 @@ class Daemon:
         self.scheduler.start()
         self.refresh_jobs(first=True)
         self.scheduler.add_job(self.refresh_jobs, "interval", seconds=REFRESH_SECONDS, id="refresh-inboxes")
+        for job in self.periodic:
+            self.scheduler.add_job(_guarded(job), "interval", seconds=job.seconds, id=job.name,
+                                   jitter=max(1, job.seconds // 10), next_run_time=self.now() + timedelta(seconds=2))
 
     def stop(self, wait: bool = True) -> None:
         """Stop scheduling; with wait, passes in flight finish (their work is committed per message)."""
