@@ -44,26 +44,25 @@ def sample_mail(kind: str = "question", to: str = "support@masociete.com",
         mail["X-Autoreply"] = "yes"
         mail.set_content("Je suis absente jusqu'au 12 et n'ai pas accès à mes messages.\n")
     elif kind == "bounce":
-        mail = _bounce(to, when)
+        return _bounce(to, when)
     else:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     return mail.as_bytes()
 
 
-def _bounce(to: str, when: datetime) -> EmailMessage:
-    mail = _base("Mail Delivery Subsystem <mailer-daemon@googlemail.com>", to, "Delivery Status Notification (Failure)",
-                 when)
-    mail["Auto-Submitted"] = "auto-replied"
-    mail.set_content("Your message wasn't delivered to nobody@example.invalid because the domain couldn't be found.\n")
-    status = EmailMessage()
-    status.set_content("Reporting-MTA: dns; googlemail.com\n\nFinal-Recipient: rfc822; nobody@example.invalid\n"
-                       "Action: failed\nStatus: 5.1.2\n")
-    status.replace_header("Content-Type", "message/delivery-status")
-    mail.make_mixed()
-    mail.attach(status)
-    mail.replace_header("Content-Type", mail["Content-Type"].replace("multipart/mixed", "multipart/report") +
-                        '; report-type="delivery-status"')
-    return mail
+def _bounce(to: str, when: datetime) -> bytes:
+    # Written out by hand: the email package cannot serialise a message/delivery-status part it built.
+    boundary = "000000000000bounce" + f"{int(when.timestamp()):x}"
+    return (f"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\nTo: {to}\r\n"
+            f"Subject: Delivery Status Notification (Failure)\r\nDate: {format_datetime(when)}\r\n"
+            f"Message-ID: {make_msgid(domain='mx.google.com')}\r\nAuto-Submitted: auto-replied\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; "
+            f'boundary="{boundary}"\r\n\r\n'
+            f"--{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+            "Your message wasn't delivered to nobody@example.invalid because the domain couldn't be found.\r\n\r\n"
+            f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; googlemail.com\r\n\r\nFinal-Recipient: rfc822; nobody@example.invalid\r\n"
+            f"Action: failed\r\nStatus: 5.1.2\r\n\r\n--{boundary}--\r\n").encode()
 
 
 def seed_mailbox(core, address: str) -> list[str]:
