@@ -183,3 +183,20 @@ def test_an_unreachable_gmail_is_a_transient_error_after_retries(sandbox, adapte
             gmail.labels()
     assert "labels.list" in str(caught.value) and "network" in str(caught.value)
     assert adapter.sleeps == [0.5, 1.0]
+
+
+def test_ensure_label_takes_the_label_another_worker_created_first(sandbox, adapters, monkeypatch):
+    racer, rival = adapters(), adapters()
+    racer.gmail.labels()                               # racer's cache: no "Helpdesk/Race" yet
+    transport = racer.gmail._http.http
+    original = transport.request
+
+    def request(uri, method="GET", *args, **kwargs):
+        if method == "POST" and uri.split("?")[0].endswith("/labels"):
+            rival.gmail.ensure_label("Helpdesk/Race")  # lands between racer's list and its create
+        return original(uri, method, *args, **kwargs)
+
+    monkeypatch.setattr(transport, "request", request)
+    label = racer.gmail.ensure_label("Helpdesk/Race")
+    assert label == rival.gmail.ensure_label("Helpdesk/Race")
+    assert racer.calls.count("labels.create") == 1 and racer.calls.count("labels.list") == 3
