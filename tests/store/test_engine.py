@@ -80,3 +80,20 @@ def test_timestamps_come_back_aware_utc_and_naive_ones_are_refused(engine):
     with pytest.raises(Exception, match="naive datetime"):
         with session_scope(engine) as session:
             session.add(Inbox(address="b@example.com", next_run_at=datetime(2024, 5, 1, 12, 0)))
+
+
+def test_sqlite_readers_may_opt_out_of_waiting_for_a_writer(tmp_path):
+    # Writers take the lock at BEGIN; a read-only view opts for a deferred transaction and
+    # reads the last committed state while a sync job is writing.
+    engine = make_engine(f"sqlite:///{tmp_path / 'connector.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with engine.connect() as writer:
+            writer.exec_driver_sql("INSERT INTO t VALUES (1)")
+            reader_engine = engine.execution_options(sqlite_deferred=True)
+            with reader_engine.connect() as reader:
+                assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+            writer.commit()
+    finally:
+        engine.dispose()

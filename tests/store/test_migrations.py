@@ -63,3 +63,19 @@ def test_db_upgrade_failure_hides_the_password(tmp_path, monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "cannot migrate" in captured.err
     assert "hunter2secret" not in captured.err + captured.out
+
+
+def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(empty_database_url):
+    from alembic import command
+
+    from connector.store.migrate import alembic_config
+
+    engine = make_engine(empty_database_url)
+    try:
+        upgrade(engine)
+        command.downgrade(alembic_config(engine), "base")
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        upgrade(engine)
+        assert _differences(engine) == []
+    finally:
+        engine.dispose()

@@ -77,6 +77,10 @@ def upgrade() -> None:
     _index("raw_mails", "from_email", "received_at")
     _index("raw_mails", "message_id")
     _index("raw_mails", "state")
+    _create_ticket_tables()
+
+
+def _create_ticket_tables() -> None:
     op.create_table(
         "tickets", _id(), _text("subject"), _str("status"), _str("requester_name"), _str("requester_email"),
         _str("group"), sa.Column("inbox_id", sa.Integer(), nullable=True), _str("received_at_address"),
@@ -85,10 +89,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_tickets"),
     )
     _index("tickets", "requester_email")
-    _create_ticket_children()
-
-
-def _create_ticket_children() -> None:
     op.create_table(
         "comments", _id(), sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("raw_mail_id", sa.Integer(), nullable=True), _str("author_name"), _str("author_email"),
@@ -101,6 +101,10 @@ def _create_ticket_children() -> None:
     )
     _index("comments", "message_id")
     _index("comments", "ticket_id")
+    _create_held_mail_threads_and_attachments()
+
+
+def _create_held_mail_threads_and_attachments() -> None:
     op.create_table(
         "suspended_mails", _id(), sa.Column("raw_mail_id", sa.Integer(), nullable=False), _str("kind"),
         _text("reason"), _str("from_email"), _text("subject"), _ts("received_at"), _str("state"),
