@@ -22,8 +22,8 @@ from googleapiclient.http import BatchHttpRequest
 from connector.gmail import batching
 from connector.gmail.errors import (AlreadyExists, HttpFailure, failure_from_response, is_rate_limit,
                                     refresh_failure, transport_failure, translate)
-from connector.gmail.port import (FetchResult, FilterRule, ForwardingAddress, HistoryDelta, Label,
-                                  NotFound, Profile, SendAs, SentMessage)
+from connector.gmail.port import (FetchResult, FilterRule, ForwardingAddress, HistoryDelta, Label, Profile,
+                                  SendAs, SentMessage)
 from connector.gmail.retry import Backoff, Verdict, run_with_retries, should_retry
 
 _TRANSPORT_ERRORS = (httplib2.HttpLib2Error, socket.timeout, ConnectionError, OSError,
