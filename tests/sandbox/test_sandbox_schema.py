@@ -119,6 +119,8 @@ def _exercise(sandbox, gmail, admin, smtp_sink):
     for failing in (users.messages().get(userId="me", id="0000000000000000"),
                     users.labels().create(userId="me", body={"name": "INBOX"}),
                     users.history().list(userId="me", startHistoryId="1"),
+                    settings.filters().create(userId="me", body={"criteria": {"to": "x"},
+                                                                 "action": {"forward": "nobody@else.org"}}),
                     settings.forwardingAddresses().create(userId="me", body={"forwardingEmail": target})):
         with pytest.raises(Exception):
             failing.execute()
