@@ -52,5 +52,7 @@ class SqlMailContext:
 
     def recent_mail_count(self, sender_email: str, since: datetime) -> int:
         query = (select(func.count()).select_from(RawMail)
-                 .where(RawMail.from_email == sender_email.lower(), RawMail.received_at >= since))
+                 .where(RawMail.from_email == sender_email.lower(), RawMail.received_at >= since,
+                        # Raw mail is stored before it is decided; the message being decided is pending.
+                        RawMail.state == "processed"))
         return int(self._session.exec(query).one())

@@ -68,8 +68,10 @@ def test_comment_exists_is_per_ticket(session, raw_mail, attachments_dir):
 
 def test_recent_mail_count_counts_one_sender_inside_the_window(session, raw_mail):
     for minutes in (1, 10, 59, 61, 120):
-        raw_mail(from_email="Loop@Example.com", received_at=NOW - timedelta(minutes=minutes))
-    raw_mail(from_email="someone-else@example.com", received_at=NOW)
+        raw_mail(from_email="Loop@Example.com", received_at=NOW - timedelta(minutes=minutes)).state = "processed"
+    raw_mail(from_email="someone-else@example.com", received_at=NOW).state = "processed"
+    raw_mail(from_email="loop@example.com", received_at=NOW)       # pending: the message being decided
+    session.flush()
     context = SqlMailContext(session)
     assert context.recent_mail_count("loop@example.com", NOW - timedelta(hours=1)) == 3
     assert context.recent_mail_count("LOOP@example.com", NOW - timedelta(hours=3)) == 5

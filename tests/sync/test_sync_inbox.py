@@ -186,3 +186,16 @@ def test_raw_mail_is_kept_byte_for_byte(runtime, sandbox):
         ticket = ticket_detail(session, ticket_id)
     attachment = ticket["comments"][0]["attachments"][0]
     assert attachment["filename"] == "screenshot-9.png" and attachment["content_type"] == "image/png"
+
+
+def test_a_sender_flooding_the_inbox_is_suspended_beyond_twenty_an_hour(runtime, sandbox):
+    for n in range(23):
+        sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 7, attachment=False)
+                             .replace(b"Message-ID: <", f"Message-ID: <n{n}-".encode()))
+    connect(runtime, sandbox, SUPPORT)
+
+    report = sync(runtime)
+
+    assert report.imported == 23
+    assert report.outcomes.suspended == 3
+    assert {s["kind"] for s in _suspended(runtime)} == {"loop"}
