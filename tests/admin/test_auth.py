@@ -7,7 +7,7 @@ from connector.admin.auth import COOKIE_NAME, AdminBindError, check_bind_allowed
 from connector.bootstrap import Runtime
 from connector.settings import Settings
 
-from .conftest import ADMIN_TOKEN, Client
+from .conftest import ADMIN_TOKEN
 
 PROTECTED = ["/status", "/metrics", "/openapi.json", "/suspended", "/tickets", "/tickets/1", "/"]
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from connector.bootstrap import Runtime
 from connector.settings import Settings
-from connector.store.db import session_scope
+from connector.store.db import make_engine, session_scope
 from connector.store.models import Inbox, SuspendedMail
 
 from .conftest import EVIL_SUBJECT, FakeDaemon
@@ -33,11 +33,9 @@ def test_healthz_is_503_when_the_scheduler_stopped(runtime, serve):
     assert response.json() == {"status": "unavailable", "database": "ok", "scheduler": "stopped"}
 
 
-def test_healthz_is_503_when_the_database_is_unreachable(runtime, serve, tmp_path, engine):
+def test_healthz_is_503_when_the_database_is_unreachable(runtime, serve, tmp_path):
     # A directory where the database file should be: SQLite cannot open it.
     (tmp_path / "not-a-file").mkdir()
-    from connector.store.db import make_engine
-
     broken = make_engine(f"sqlite:///{tmp_path / 'not-a-file'}")
     try:
         response = serve(Runtime(settings=runtime.settings, engine=broken)).get("/healthz")
