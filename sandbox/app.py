@@ -111,7 +111,7 @@ class App:
     def _attach_upload(self, call: Call, request: Request) -> None:
         kind = (call.param("uploadType") or "media").lower()
         if kind == "media":
-            call.media = request.body
+            call.media, call.body_bytes = request.body, b"{}"     # no metadata travels with a bare medium
             return
         if kind != "multipart":
             raise bad_request(f"Unsupported uploadType: {kind}")

@@ -92,3 +92,29 @@ def test_deliver_and_mailbox_controls(sandbox, connect):
         _call(sandbox.url + "/_sandbox/deliver", {"to": "nobody@masociete.com", "raw": b64(mail())})
     assert caught.value.code == 404
     caught.value.close()
+
+
+def test_injected_latency_slows_only_the_chosen_method(sandbox, gmail):
+    import time
+    gmail.users().getProfile(userId="me").execute()
+    _call(sandbox.url + "/_sandbox/faults", {"method": "labels.list", "latency_ms": 200, "mailbox": SUPPORT})
+    started = time.monotonic()
+    gmail.users().labels().list(userId="me").execute()
+    assert time.monotonic() - started >= 0.2
+    started = time.monotonic()
+    gmail.users().getProfile(userId="me").execute()
+    assert time.monotonic() - started < 0.2
+
+
+def test_media_upload_send_path_is_accepted(sandbox):
+    oauth = sandbox.core.oauth
+    refresh = oauth.issue_refresh_token(SUPPORT, ["https://mail.google.com/"])
+    token = oauth.token({"grant_type": "refresh_token", "refresh_token": refresh, "client_id": oauth.client_id,
+                         "client_secret": oauth.client_secret})["access_token"]
+    request = urllib.request.Request(
+        sandbox.url + "/upload/gmail/v1/users/me/messages/send?uploadType=media",
+        mail(to="someone@example.org"), {"Content-Type": "message/rfc822", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        sent = json.loads(answer.read())
+    assert sent["labelIds"] == ["SENT"]
+    assert sandbox.core.sent[-1]["to"] == "someone@example.org" and sandbox.core.sent[-1]["status"] == "no-route"
