@@ -11,7 +11,8 @@ from connector.admin.deps import read_session
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox, set_state
 from connector.store.queries import ticket_detail, ticket_rows
-from connector.store.suspended import delete_suspended, recover_suspended, suspended_rows
+from connector.store.suspended import delete_suspended, suspended_rows
+from jobs.recover import recover as recover_mail
 
 router = APIRouter()
 _NOT_FOUND = {404: {"description": "no such inbox, ticket or held-back mail"}}
@@ -67,18 +68,12 @@ def list_suspended(request: Request, state: Literal["suspended", "recovered", "d
 
 @router.post("/suspended/{suspended_id}/recover", response_model=SuspendedAction, responses=_NOT_FOUND)
 def recover(suspended_id: int, request: Request) -> Response:
-    """Release held-back mail; the daemon re-processes it with the hold-back rules bypassed."""
-    with session_scope(request.app.state.runtime.engine) as session:
-        raw = recover_suspended(session, suspended_id)
-        if raw is None:
-            raise HTTPException(404, "no held-back mail with this id (or it was already recovered or deleted)")
-        raw_mail_id = raw.id
-    # Only after the commit: the daemon's own transaction must see the mail as recovered.
-    reprocess = getattr(request.app.state.daemon, "reprocess", None)
-    if reprocess is not None:
-        reprocess(raw_mail_id)
-    return done(request, SuspendedAction(id=suspended_id, state="recovered", raw_mail_id=raw_mail_id,
-                                         reprocess="scheduled" if reprocess is not None else "pending"))
+    """Release held-back mail: it becomes a ticket (or a comment) with the hold-back rules bypassed."""
+    runtime = request.app.state.runtime
+    outcome = recover_mail(runtime.engine, runtime.settings, suspended_id)
+    if outcome is None:
+        raise HTTPException(404, "no held-back mail with this id (or it was already recovered or deleted)")
+    return done(request, SuspendedAction(id=suspended_id, state="recovered", outcome=outcome))
 
 
 @router.post("/suspended/{suspended_id}/delete", response_model=SuspendedAction, responses=_NOT_FOUND)

@@ -117,6 +117,4 @@ class InboxAction(BaseModel):
 class SuspendedAction(BaseModel):
     id: int
     state: Literal["recovered", "deleted"]
-    raw_mail_id: int | None = None
-    reprocess: Literal["scheduled", "pending"] | None = Field(
-        None, description="scheduled: handed to the running daemon; pending: picked up by the sync layer later")
+    outcome: str | None = Field(None, description="what recovering did, e.g. 'ticket 12 created'")

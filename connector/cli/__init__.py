@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "connector.cli.inboxes_cmd",
     "connector.cli.sync_cmd",
     "connector.cli.tickets_cmd",
+    "connector.cli.status_cmd",
     "connector.cli.sandbox_cmd",
     "connector.cli.db_cmd",
     "connector.cli.parse_cmd",
@@ -55,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gmail-connector: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":
+        # Per-run chatter (every migration step, every scheduled pass) drowns what an operator needs.
+        for noisy in ("alembic", "apscheduler.executors", "apscheduler.scheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args, settings) or 0)
     except CommandError as exc:

@@ -50,7 +50,8 @@ def _stop_event(duration: float | None) -> threading.Event:
 def serve(runtime: Runtime, stop: threading.Event, on_tick=None, tick_seconds: float = 1.0) -> int:
     """Start scheduler and admin endpoint, wait for `stop`, shut down cleanly; returns exit status."""
     from connector.admin.app import create_app
-    from connector.admin.server import AdminServer, check_bind_allowed
+    from connector.admin.auth import check_bind_allowed
+    from connector.admin.server import AdminServer, AdminServerError
     from jobs.daemon import Daemon
 
     host, port = runtime.settings.admin_bind
@@ -63,9 +64,9 @@ def serve(runtime: Runtime, stop: threading.Event, on_tick=None, tick_seconds: f
     admin = AdminServer(create_app(runtime, daemon), host, port)
     try:
         admin.start()
-    except OSError as exc:
+    except (OSError, AdminServerError) as exc:
         daemon.stop(wait=False)
-        raise CommandError(f"cannot serve the admin endpoint on {host}:{port}: {exc.strerror or exc}") from None
+        raise CommandError(f"cannot serve the admin endpoint on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
     print(f"admin page: http://{host}:{admin.port}/", flush=True)
     try:
         while not stop.wait(tick_seconds):

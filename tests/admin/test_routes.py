@@ -94,20 +94,15 @@ def test_suspended_lists_held_back_mail(runtime, serve):
     assert rows[0]["subject"] == EVIL_SUBJECT and rows[0]["reason"].startswith("auto-reply")
 
 
-def test_recover_marks_recovered_and_hands_the_mail_to_the_daemon(runtime, serve):
-    daemon = FakeDaemon()
-    client = serve(runtime, daemon)
+def test_recover_turns_held_back_mail_into_a_ticket(runtime, serve):
+    client = serve(runtime)
     held = suspended_ids(runtime.engine)["auto_reply"]
+    before = len(client.get("/tickets").json())
     body = client.post(f"/suspended/{held}/recover").json()
-    assert (body["id"], body["state"], body["reprocess"]) == (held, "recovered", "scheduled")
-    assert daemon.reprocessed == [body["raw_mail_id"]]
+    assert (body["id"], body["state"]) == (held, "recovered")
+    assert body["outcome"].startswith("ticket") and len(client.get("/tickets").json()) == before + 1
     assert [row["id"] for row in client.get("/suspended?state=recovered").json()] == [held]
     assert client.post(f"/suspended/{held}/recover").status_code == 404  # already recovered
-
-
-def test_recover_without_a_daemon_leaves_it_pending(runtime, serve):
-    held = suspended_ids(runtime.engine)["bounce"]
-    assert serve(runtime).post(f"/suspended/{held}/recover").json()["reprocess"] == "pending"
 
 
 def test_delete_hides_held_back_mail(runtime, serve):
