@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "connector.cli.sandbox_cmd",
     "connector.cli.db_cmd",
     "connector.cli.parse_cmd",
+    "connector.cli.addresses_cmd",
 )
 
 

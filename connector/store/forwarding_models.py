@@ -1,0 +1,37 @@
+"""Database table for external addresses forwarded by Gmail to the helpdesk's support addresses."""
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Text
+from sqlmodel import Field, SQLModel
+
+from connector.store.types import UtcDateTime, utcnow
+
+
+class ExternalAddress(SQLModel, table=True):
+    """One external address (facturation@masociete.com) and its 1:1 support address on the helpdesk.
+
+    `state` follows connector/forwarding/states.py: not_configured | awaiting_confirmation |
+    forwarding_active | verified | failed (then `failure_reason` says why and what to check).
+    """
+    __tablename__ = "external_addresses"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    external_address: str = Field(unique=True)          # lower-case; a connected Gmail inbox
+    support_address: str = Field(unique=True)           # lower-case; received by the SMTP receiver
+    group: str = "Support"
+    state: str = "not_configured"
+    failure_reason: Optional[str] = Field(default=None, sa_type=Text)
+    setup_method: Optional[str] = None                  # service_account | guided
+    criteria: str = Field(default="", sa_type=Text)     # Gmail search query; "" means to:EXTERNAL
+    disposition: str = "leaveInInbox"                   # leaveInInbox | archive | markRead
+    filter_id: Optional[str] = None
+    confirmation_code: Optional[str] = None             # from Google's confirmation mail (may lack one)
+    confirmation_link: Optional[str] = Field(default=None, sa_type=Text)
+    confirmation_received_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    verification_token: Optional[str] = None            # of the test mail still expected
+    verification_sent_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    verified_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    last_check_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
