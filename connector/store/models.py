@@ -112,3 +112,4 @@ from connector.store.ticket_models import (  # noqa: E402  (re-export after the 
 __all__ = ["Inbox", "Credential", "RawMail", "SuspendedMail",
            "Ticket", "Comment", "TicketThread", "StoredAttachment"]
 from connector.store.forwarding_models import ExternalAddress  # noqa: E402,F401  (forwarding, issue 5)
+from connector.store.outbound_models import OutgoingMail  # noqa: E402,F401  (outgoing mail queue, issue 6)
