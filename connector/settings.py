@@ -69,6 +69,7 @@ class Settings:
     inbound_max_bytes: int = 35 * 1024 * 1024
     token_encryption_key: str = field(default="", repr=False)
     dns_resolver: str = ""
+    lease_ttl_seconds: int = 90
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -106,7 +107,8 @@ class Settings:
         for key, name, minimum in (("POLL_INTERVAL_SECONDS", "poll_interval_seconds", 1),
                                    ("BACKFILL_DAYS", "backfill_days", 0), ("BACKFILL_MAX", "backfill_max", 0),
                                    ("ATTACHMENT_MAX_BYTES", "attachment_max_bytes", 1),
-                                   ("INBOUND_MAX_BYTES", "inbound_max_bytes", 1024)):
+                                   ("INBOUND_MAX_BYTES", "inbound_max_bytes", 1024),
+                                   ("LEASE_TTL_SECONDS", "lease_ttl_seconds", 3)):
             if get(key):
                 kwargs[name] = _int(key, get(key, ""), minimum)
         if get("AFTER_IMPORT"):
