@@ -6,15 +6,14 @@ from functools import cached_property
 from typing import Callable
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from connector.gmail.port import AuthRevoked, GmailGateway
 from connector.settings import Settings
 from connector.store.db import make_engine, session_scope, upgrade
 from connector.store.inboxes import get_inbox
-from connector.store.models import Credential
-from oauth.credentials import CredentialsError, load_authorized_user, load_service_account
-from oauth.scopes import SERVICE_ACCOUNT_SCOPES
+from connector.store.service_accounts import domain_of, service_account_key, stored_credential
+from oauth.credentials import CredentialsError, load_authorized_user
+from oauth.service_account import impersonate
 from oauth.vault import Vault, open_vault
 
 
@@ -36,19 +35,25 @@ class Runtime:
         return f"{endpoint}/token" if endpoint else None
 
     def credentials_for(self, address: str):
+        """google-auth credentials for a connected inbox: its own sealed grant, or its domain's key."""
         with session_scope(self.engine) as session:
             inbox = get_inbox(session, address)
             if inbox is None:
                 raise LookupError(f"no connected inbox {address}")
-            stored = session.exec(select(Credential).where(Credential.inbox_id == inbox.id)).first()
-            if stored is None:
-                raise AuthRevoked(f"no stored credentials for {address}")
-            kind, ciphertext = stored.kind, stored.secret_ciphertext
+            address = inbox.address
+            stored = stored_credential(session, inbox)
+            domain_key = None
+            if stored is None and inbox.credential_kind == "service_account":
+                domain_key = service_account_key(session, domain_of(address))
+            kind = stored.kind if stored is not None else inbox.credential_kind
+            ciphertext = stored.secret_ciphertext if stored is not None else (
+                domain_key.secret_ciphertext if domain_key is not None else None)
+        if ciphertext is None:
+            raise AuthRevoked(_no_grant_text(address, kind))
         info = self.vault.open(ciphertext)
         try:
             if kind == "service_account":
-                credentials = load_service_account(info, subject=address, scopes=SERVICE_ACCOUNT_SCOPES)
-                return credentials.with_token_uri(self.token_uri) if self.token_uri else credentials
+                return impersonate(info, address, self.token_uri)
             return load_authorized_user(info, token_uri_override=self.token_uri)
         except CredentialsError as exc:
             raise AuthRevoked(f"stored credentials for {address} are unusable: {exc}") from exc
@@ -61,6 +66,15 @@ class Runtime:
         from connector.gmail.google import GoogleGmail
 
         return GoogleGmail.from_credentials(credentials, self.settings)
+
+
+def _no_grant_text(address: str, kind: str) -> str:
+    if kind == "service_account":
+        domain = domain_of(address)
+        return (f"no service-account key stored for {domain}: run "
+                f"`gmail-connector auth add-service-account KEY.json --domain {domain}`")
+    return (f"no stored credentials for {address}: run "
+            f"`gmail-connector auth add {address} --client-secrets client_secret.json`")
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:

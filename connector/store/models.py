@@ -112,4 +112,6 @@ from connector.store.ticket_models import (  # noqa: E402  (re-export after the 
 __all__ = ["Inbox", "Credential", "RawMail", "SuspendedMail",
            "Ticket", "Comment", "TicketThread", "StoredAttachment"]
 from connector.store.forwarding_models import ExternalAddress  # noqa: E402,F401  (forwarding, issue 5)
+from connector.store import consent_models  # noqa: E402,F401  (credential_grants, service_account_keys)
 from connector.store.outbound_models import OutgoingMail  # noqa: E402,F401  (outgoing mail queue, issue 6)
+from connector.store import lease_models  # noqa: E402,F401  (inbox_leases, daemons; issue 8)
