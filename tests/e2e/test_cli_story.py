@@ -1,0 +1,115 @@
+"""The user's story through the command line: connect, sync, read tickets; run the daemon and stop it."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from connector import demo_mail
+from connector.cli import main
+from sandbox.server import SandboxServer
+
+SUPPORT = "support@masociete.com"
+CLI = [sys.executable, "-c", "import sys; from connector.cli import main; sys.exit(main(sys.argv[1:]))"]
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    with SandboxServer(mailboxes=[SUPPORT], state_dir=tmp_path / "sandbox", quota_tier="2026", port=0) as srv:
+        yield srv
+
+
+@pytest.fixture
+def env(tmp_path, sandbox, monkeypatch):
+    values = {"DATA_DIR": str(tmp_path / "data"), "GMAIL_API_ENDPOINT": sandbox.url, "LOG_LEVEL": "WARNING",
+              "ADMIN_BIND": "127.0.0.1:0", "POLL_INTERVAL_SECONDS": "1"}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return values
+
+
+def run_cli(capsys, *args) -> str:
+    status = main(["--env-file", "/nonexistent", *args])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    return out
+
+
+def test_connect_sync_and_read_tickets(env, sandbox, capsys):
+    first = demo_mail.customer_mail(SUPPORT, 1)
+    for raw in (first, demo_mail.reply_to(first, 2), demo_mail.auto_reply(SUPPORT, 3)):
+        sandbox.core.deliver(SUPPORT, raw)
+    credentials = Path(sandbox.state_dir) / f"{SUPPORT}.json"
+
+    assert "connected support@masociete.com" in run_cli(capsys, "inboxes", "add", SUPPORT,
+                                                        "--credentials", str(credentials), "--group", "Support")
+    assert "3 imported (1 tickets, 1 comments, 1 suspended" in run_cli(capsys, "sync", "--once")
+
+    tickets = json.loads(run_cli(capsys, "tickets", "list", "--json"))
+    assert len(tickets) == 1
+    ticket = tickets[0]
+    assert set(ticket) >= {"id", "subject", "status", "requester", "group", "inbox", "received_at_address",
+                           "comment_count", "flags", "created_at", "updated_at"}
+    assert ticket["comment_count"] == 2 and ticket["inbox"] == SUPPORT
+    detail = json.loads(run_cli(capsys, "tickets", "show", str(ticket["id"]), "--json"))
+    assert [set(c) >= {"id", "author", "public", "message_id", "body_text", "attachments", "created_at"}
+            for c in detail["comments"]] == [True, True]
+    held = json.loads(run_cli(capsys, "suspended", "list", "--json"))
+    assert [(h["reason"].split(" ")[0], set(h) >= {"id", "reason", "from", "subject", "received_at"})
+            for h in held] == [("auto-reply", True)]
+    listing = json.loads(run_cli(capsys, "inboxes", "list", "--json"))
+    assert listing[0]["imported_total"] == 3 and listing[0]["state"] == "active"
+
+
+def test_the_credentials_file_is_not_stored_in_clear(env, sandbox, capsys, tmp_path):
+    credentials = json.loads((Path(sandbox.state_dir) / f"{SUPPORT}.json").read_text())
+    run_cli(capsys, "inboxes", "add", SUPPORT, "--credentials", str(Path(sandbox.state_dir) / f"{SUPPORT}.json"))
+    database = (tmp_path / "data" / "connector.db").read_bytes()
+    assert credentials["refresh_token"].encode() not in database
+    key_file = tmp_path / "data" / "token-encryption.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_daemon_syncs_serves_its_admin_page_and_stops_on_sigterm(env, sandbox, capsys):
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    run_cli(capsys, "inboxes", "add", SUPPORT, "--credentials", str(Path(sandbox.state_dir) / f"{SUPPORT}.json"))
+    daemon = subprocess.Popen([*CLI, "--env-file", "/nonexistent", "run"], env=os.environ.copy(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = _admin_url(daemon)
+        assert json.loads(urllib.request.urlopen(f"{url}healthz", timeout=5).read())["status"] == "ok"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            status = json.loads(urllib.request.urlopen(f"{url}status", timeout=5).read())
+            if status["inboxes"][0]["imported_total"] == 1:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"the daemon did not import the message: {status}")
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=20) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        daemon.communicate()
+
+
+def _admin_url(process: subprocess.Popen) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        found = re.search(r"admin page: (http://\S+/)", line or "")
+        if found:
+            return found.group(1)
+        if process.poll() is not None:
+            break
+    raise AssertionError(f"the daemon printed no admin URL: {process.stderr.read()}")
