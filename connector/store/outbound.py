@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from connector.outbound.compose import (Reply, ReplyAttachment, capped_references, check_size, compose_reply,
                                         new_message_id, reply_subject)
 from connector.store.attachment_files import write_attachment
+from connector.store.forwarding_models import ExternalAddress
 from connector.store.models import Comment, Inbox, StoredAttachment, Ticket, TicketThread
 from connector.store.outbound_models import OutgoingMail
 from connector.store.types import utcnow
@@ -77,11 +78,7 @@ def sender_address(session: Session, ticket: Ticket) -> str:
 
 
 def external_address_for(session: Session, support_address: str) -> str | None:
-    """The external address forwarding to this support address, if forwarding (issue 5) knows one."""
-    try:
-        from connector.store.forwarding_models import ExternalAddress
-    except ImportError:  # forwarding not installed in this build: no address is external
-        return None
+    """The external address forwarding to this support address, if forwarding knows one."""
     query = select(ExternalAddress.external_address).where(ExternalAddress.support_address == support_address)
     return session.exec(query).first()
 

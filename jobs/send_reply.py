@@ -1,0 +1,146 @@
+"""`send_pending`: the job that sends queued replies, through Gmail or the SMTP relay, exactly once."""
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Callable
+
+from connector.gmail.port import GmailError, GmailGateway, InvalidRequest, SendingLimitExceeded
+from connector.outbound.compose import compose_reply
+from connector.outbound.dkim_sign import DkimError, DkimKey, sign
+from connector.outbound.smtp_relay import RelayConfig, RelayRefused, RelayTemporary, relay_send
+from connector.store.addresses import outgoing_refusal
+from connector.store.db import session_scope
+from connector.store.types import utcnow
+from jobs.outbound_queue import (SEND_CAP_WINDOW, Claimed, cap_reached_until, claim, due_ids, record_failed,
+                                 record_retry, record_sent, record_waiting_cap)
+
+log = logging.getLogger(__name__)
+
+
+class SendRefused(Exception):
+    """Sending this reply cannot work as configured; the message tells the operator what to change."""
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """How replies leave besides Gmail, from the settings; tests build it directly."""
+    relay: RelayConfig | None = None
+    dkim: DkimKey | None = None
+    ssl_context: ssl.SSLContext | None = None
+    # Called after the mail left and before it is recorded: where a crash would hurt most (tests).
+    after_send: Callable[[int], None] | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> "Outbound":
+        # getattr: these settings are proposed for Settings (SMTP_RELAY_URL, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE).
+        url = getattr(settings, "smtp_relay_url", "")
+        selector, key_file = getattr(settings, "dkim_selector", ""), getattr(settings, "dkim_private_key_file", "")
+        return cls(relay=RelayConfig.from_url(url) if url else None,
+                   dkim=DkimKey.from_file(selector, key_file) if selector and key_file else None)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    recovered: int = 0                 # found already in Sent mail after a crash: recorded, not resent
+    retrying: int = 0
+    waiting_cap: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> None:
+        name = {"queued": "retrying"}.get(outcome, outcome)
+        if hasattr(self, name) and name != "errors":
+            setattr(self, name, getattr(self, name) + 1)
+
+
+def send_pending(runtime, *, now: Callable[[], datetime] = utcnow, outbound: Outbound | None = None,
+                 limit: int = 100) -> SendReport:
+    """One pass over the due replies. Never raises for a reply's trouble: it is recorded on the reply."""
+    outbound = outbound if outbound is not None else Outbound.from_settings(runtime.settings)
+    report = SendReport()
+    for outgoing_id in due_ids(runtime.engine, now(), limit):
+        outcome, error = send_one(runtime, outgoing_id, now=now, outbound=outbound)
+        report.count(outcome)
+        if error:
+            report.errors.append(f"reply {outgoing_id}: {error}")
+    return report
+
+
+def send_one(runtime, outgoing_id: int, *, now: Callable[[], datetime] = utcnow,
+             outbound: Outbound | None = None) -> tuple[str, str | None]:
+    """Send one due reply: (outcome, error). Outcome: sent | recovered | queued | waiting_cap | failed | skipped."""
+    outbound = outbound if outbound is not None else Outbound.from_settings(runtime.settings)
+    engine, when = runtime.engine, now()
+    claimed = claim(engine, outgoing_id, when, runtime.settings.attachments_dir)
+    if claimed is None:
+        return "skipped", None
+    try:
+        if claimed.sender_is_inbox or (outbound.relay is None and claimed.inbox_address):
+            return _via_gmail(runtime, claimed, when, outbound), None
+        return _via_relay(runtime, claimed, when, outbound), None
+    except SendingLimitExceeded as exc:
+        until = when + timedelta(seconds=exc.retry_after) if exc.retry_after else when + SEND_CAP_WINDOW
+        record_waiting_cap(engine, outgoing_id, when, str(exc), until)
+        return "waiting_cap", str(exc)
+    except (SendRefused, InvalidRequest, RelayRefused, DkimError) as exc:
+        record_failed(engine, outgoing_id, when, str(exc))
+        return "failed", str(exc)
+    except (GmailError, RelayTemporary) as exc:
+        return record_retry(engine, outgoing_id, when, str(exc), getattr(exc, "retry_after", None)), str(exc)
+    except Exception as exc:  # noqa: BLE001 — one broken reply must not stop the others
+        log.exception("reply %s could not be sent", outgoing_id)
+        message = f"{type(exc).__name__}: {exc}"
+        return record_retry(engine, outgoing_id, when, message), message
+
+
+def _via_gmail(runtime, claimed: Claimed, when: datetime, outbound: Outbound) -> str:
+    gateway = runtime.open_gateway(claimed.inbox_address)
+    try:
+        # Before any retry: the earlier attempt may have been sent and only its recording lost.
+        if claimed.maybe_sent and (found := gateway.find_by_message_id(claimed.message_id)):
+            record_sent(runtime.engine, claimed.id, when, "gmail", found[0], None)
+            return "recovered"
+        until = cap_reached_until(runtime.engine, claimed.inbox_id, claimed.inbox_address, when)
+        if until is not None:
+            raise SendingLimitExceeded(f"{claimed.inbox_address} reached Gmail's daily sending limit",
+                                       (until - when).total_seconds())
+        _check_send_as(gateway, claimed)
+        sent = gateway.send(compose_reply(replace(claimed.reply, date=when)), claimed.thread_id)
+        if outbound.after_send:
+            outbound.after_send(claimed.id)
+        record_sent(runtime.engine, claimed.id, when, "gmail", sent.id, sent.thread_id)
+        return "sent"
+    finally:
+        if hasattr(gateway, "close"):
+            gateway.close()
+
+
+def _check_send_as(gateway: GmailGateway, claimed: Claimed) -> None:
+    aliases = {alias.email.lower() for alias in gateway.send_as() if alias.verification_status == "accepted"}
+    if claimed.from_address not in aliases:
+        raise SendRefused(
+            f"{claimed.from_address} is not a send-as address of the Gmail mailbox {claimed.inbox_address}: "
+            f"Gmail would silently replace the From with {claimed.inbox_address}. Add it in Gmail (Settings > "
+            "Accounts > Send mail as) or set SMTP_RELAY_URL to send it through a relay")
+
+
+def _via_relay(runtime, claimed: Claimed, when: datetime, outbound: Outbound) -> str:
+    with session_scope(runtime.engine) as session:
+        refusal = outgoing_refusal(session, claimed.from_address)
+    if refusal:
+        # Not a failure of the reply: it goes out once the address is verified (retried with backoff).
+        raise RelayTemporary(refusal)
+    if outbound.relay is None:
+        raise SendRefused(f"{claimed.from_address} is not a connected Gmail inbox and SMTP_RELAY_URL is not set")
+    raw = compose_reply(replace(claimed.reply, date=when))
+    if outbound.dkim is not None:
+        raw = sign(raw, outbound.dkim, claimed.from_address.rpartition("@")[2])
+    relay_send(outbound.relay, claimed.from_address, claimed.recipients, raw, outbound.ssl_context)
+    if outbound.after_send:
+        outbound.after_send(claimed.id)
+    record_sent(runtime.engine, claimed.id, when, "smtp")
+    return "sent"
