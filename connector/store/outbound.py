@@ -8,8 +8,8 @@ from typing import Sequence
 
 from sqlmodel import Session, select
 
-from connector.outbound.compose import (Reply, ReplyAttachment, capped_references, check_size, compose_reply,
-                                        new_message_id, reply_subject)
+from connector.outbound.compose import (MAX_MESSAGE_BYTES, Reply, ReplyAttachment, capped_references,
+                                        check_size, compose_reply, new_message_id, reply_subject)
 from connector.store.attachment_files import write_attachment
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.models import Comment, Inbox, StoredAttachment, Ticket, TicketThread
@@ -29,7 +29,8 @@ class UnknownTicket(ReplyError, LookupError):
 
 
 def queue_reply(session: Session, ticket_id: int, body: str, attachments: Sequence[ReplyAttachment] = (),
-                private: bool = False, now: datetime | None = None, *, attachments_dir: Path) -> OutgoingMail:
+                private: bool = False, now: datetime | None = None, *, attachments_dir: Path,
+                max_message_bytes: int = MAX_MESSAGE_BYTES) -> OutgoingMail:
     """Store a reply for the send job (or, when `private`, a private note that is never sent).
 
     Raises ReplyError (UnknownTicket, ReplyTooLarge) before anything is written. Not committed here.
@@ -42,7 +43,7 @@ def queue_reply(session: Session, ticket_id: int, body: str, attachments: Sequen
     now = now or utcnow()
     row = _new_row(session, ticket, body, private, now)
     # Composed once now so a reply Gmail would refuse is refused before it is queued.
-    check_size(compose_reply(reply_of(row, tuple(attachments))))
+    check_size(compose_reply(reply_of(row, tuple(attachments))), max_message_bytes)
     row.attachments = json.dumps([_store_file(attachments_dir, a) for a in attachments])
     session.add(row)
     session.flush()
