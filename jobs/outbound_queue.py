@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from connector.outbound.caps import SEND_CAP_WINDOW, daily_send_cap
 from connector.outbound.compose import Reply
 from connector.store.db import session_scope
 from connector.store.models import Inbox, Ticket, TicketThread
@@ -24,9 +25,6 @@ LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=1)
-SEND_CAP_WINDOW = timedelta(hours=24)
-CONSUMER_DOMAINS = ("gmail.com", "googlemail.com")
-DAILY_SEND_CAP = {"consumer": 500, "workspace": 2000}
 
 
 @dataclass(frozen=True)
@@ -135,11 +133,6 @@ def _settle(row: OutgoingMail, state: str, now: datetime, error: str, next_attem
     row.state, row.last_error, row.next_attempt_at, row.updated_at = state, error[:2000], next_attempt_at, now
 
 
-def send_cap(address: str) -> int:
-    consumer = address.rpartition("@")[2].lower() in CONSUMER_DOMAINS
-    return DAILY_SEND_CAP["consumer" if consumer else "workspace"]
-
-
 def cap_reached_until(engine: Engine, inbox_id: int, address: str, now: datetime) -> datetime | None:
     """When this mailbox may send again, if our own count (or a reply already waiting) says it is capped."""
     with session_scope(engine) as session:
@@ -152,6 +145,6 @@ def cap_reached_until(engine: Engine, inbox_id: int, address: str, now: datetime
         sent = session.exec(select(OutgoingMail.sent_at).where(
             OutgoingMail.inbox_id == inbox_id, OutgoingMail.transport == "gmail", OutgoingMail.sent_at > since)
             .order_by(OutgoingMail.sent_at)).all()
-        if len(sent) < send_cap(address):
+        if len(sent) < daily_send_cap(address):
             return None
-        return sent[len(sent) - send_cap(address)] + SEND_CAP_WINDOW
+        return sent[len(sent) - daily_send_cap(address)] + SEND_CAP_WINDOW

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from connector.gmail.port import GmailError, GmailGateway, InvalidRequest, SendingLimitExceeded
+from connector.outbound.caps import SEND_CAP_WINDOW
 from connector.outbound.compose import compose_reply
 from connector.outbound.dkim_sign import DkimError, DkimKey, sign
 from connector.outbound.smtp_relay import RelayConfig, RelayRefused, RelayTemporary, relay_send
 from connector.store.addresses import outgoing_refusal
 from connector.store.db import session_scope
 from connector.store.types import utcnow
-from jobs.outbound_queue import (SEND_CAP_WINDOW, Claimed, cap_reached_until, claim, due_ids, record_failed,
+from jobs.outbound_queue import (Claimed, cap_reached_until, claim, due_ids, record_failed,
                                  record_retry, record_sent, record_waiting_cap)
 
 log = logging.getLogger(__name__)

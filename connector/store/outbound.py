@@ -6,15 +6,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
+from connector.outbound.caps import SEND_CAP_WINDOW, daily_send_cap
 from connector.outbound.compose import (MAX_MESSAGE_BYTES, Reply, ReplyAttachment, capped_references,
                                         check_size, compose_reply, new_message_id, reply_subject)
 from connector.store.attachment_files import write_attachment
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.models import Comment, Inbox, StoredAttachment, Ticket, TicketThread
-from connector.store.outbound_models import OutgoingMail
-from connector.store.types import utcnow
+from connector.store.outbound_models import OUTGOING_STATES, OutgoingMail
+from connector.store.types import iso_utc, utcnow
 
 # parse_mail invents ids for mail without one; they were never on the wire, so never reference them.
 _SYNTHETIC_SUFFIX = "@generated.invalid"
@@ -140,3 +142,22 @@ def add_outbound_comment(session: Session, row: OutgoingMail, public: bool, now:
         session.add(StoredAttachment(comment_id=comment.id, filename=a["filename"], content_type=a["content_type"],
                                      size=a["size"], sha256=a["sha256"], path=a["path"]))
     return comment
+
+
+def outbound_status(session: Session, now: datetime) -> dict:
+    """Replies by state, and per Gmail inbox the last 24 hours' sends against its daily cap (no Gmail call)."""
+    by_state = dict(session.exec(select(OutgoingMail.state, func.count()).group_by(OutgoingMail.state)).all())
+    sent = dict(session.exec(
+        select(OutgoingMail.inbox_id, func.count())
+        .where(OutgoingMail.transport == "gmail", OutgoingMail.sent_at > now - SEND_CAP_WINDOW)
+        .group_by(OutgoingMail.inbox_id)).all())
+    waiting = {inbox_id: (count, until) for inbox_id, count, until in session.exec(
+        select(OutgoingMail.inbox_id, func.count(), func.max(OutgoingMail.next_attempt_at))
+        .where(OutgoingMail.state == "waiting_cap").group_by(OutgoingMail.inbox_id))}
+    inboxes = {}
+    for inbox in session.exec(select(Inbox).order_by(Inbox.address)):
+        count, until = waiting.get(inbox.id, (0, None))
+        inboxes[inbox.address] = {"sent_last_24h": int(sent.get(inbox.id, 0)),
+                                  "daily_cap": daily_send_cap(inbox.address),
+                                  "waiting_cap": int(count), "waiting_until": iso_utc(until)}
+    return {"by_state": {state: int(by_state.get(state, 0)) for state in OUTGOING_STATES}, "inboxes": inboxes}
