@@ -103,3 +103,22 @@ class Trace:
 
 LOOP_WINDOW = timedelta(hours=1)
 LOOP_MAX_PER_WINDOW = 20
+
+
+@dataclass(frozen=True)
+class ForwardingMail:
+    """Mail about a forwarding setup, not from a customer: Google's confirmation request, or our own
+    verification test arriving forwarded. Never a ticket, never held back as an auto-reply: the store
+    attaches it to the external address it belongs to."""
+    kind: str                         # confirmation | verification
+    received_at_address: str          # the support address it reached
+    reason: str                       # readable: "Gmail forwarding confirmation from ... (code ...)"
+    requested_by: str = ""            # confirmation: the Gmail address asking to forward
+    code: str | None = None           # confirmation code (newer confirmation mails may lack it)
+    link: str | None = None           # confirmation link
+    token: str | None = None          # verification: the test mail's token
+    hops: int = 0                     # forwards the mail crossed on its way here
+
+
+# The union above predates forwarding; the pipeline may also decide ForwardingMail.
+AnyDecision = Union[Decision, ForwardingMail]

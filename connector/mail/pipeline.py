@@ -9,6 +9,7 @@ from connector.mail.model import ParsedMail
 from connector.mail.steps.comment import build_comment
 from connector.mail.steps.dedupe import dedupe
 from connector.mail.steps.draft import Draft
+from connector.mail.steps.forwarding_mail import recognise_forwarding_mail
 from connector.mail.steps.loop import loop_guard
 from connector.mail.steps.machine import handle_machine_mail
 from connector.mail.steps.own_address import refuse_own_addresses
@@ -18,6 +19,7 @@ from connector.mail.steps.thread_match import find_existing_ticket
 Step = Callable[[Draft], "Decision | str"]
 
 STEPS: tuple[Step, ...] = (
+    recognise_forwarding_mail,
     refuse_own_addresses,
     dedupe,
     find_existing_ticket,
@@ -29,7 +31,8 @@ STEPS: tuple[Step, ...] = (
 
 # For mail a person released from suspension: the steps that hold mail back are left out, the
 # ones that keep the store consistent (dedupe, threading, requester, comment) still run.
-HOLD_BACK_STEPS = frozenset({refuse_own_addresses, handle_machine_mail, loop_guard})
+# Forwarding mail a person released (e.g. a confirmation no setup expected) is meant as a ticket.
+HOLD_BACK_STEPS = frozenset({recognise_forwarding_mail, refuse_own_addresses, handle_machine_mail, loop_guard})
 RECOVERY_STEPS: tuple[Step, ...] = tuple(s for s in STEPS if s not in HOLD_BACK_STEPS)
 
 DEFAULT_ATTACHMENT_MAX_BYTES = 50 * 1024 * 1024

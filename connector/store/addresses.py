@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlmodel import Session, select
 
+from connector.forwarding.states import (AWAITING, FAILED, NOT_CONFIGURED, VERIFIED, multi_hop,
+                                         wrong_support_address)
+from connector.mail.decision import ForwardingMail, Suspend
 from connector.store.forwarding_models import ExternalAddress
+from connector.store.models import RawMail
+from connector.store.tickets import apply_decision
 from connector.store.types import iso_utc, utcnow
 
 
@@ -105,3 +111,50 @@ def address_json(row: ExternalAddress) -> dict:
         "verification_sent_at": iso_utc(row.verification_sent_at), "verified_at": iso_utc(row.verified_at),
         "last_check_at": iso_utc(row.last_check_at), "outgoing_allowed": row.state == "verified",
     }
+
+
+def apply_forwarding_mail(session: Session, raw_mail: RawMail, decision: ForwardingMail,
+                          now: datetime | None = None) -> str:
+    """Attach Google's confirmation or our test mail to its external address; mark the raw mail processed.
+
+    Mail that fits no setup is suspended for a person to look at, never dropped."""
+    now = now or utcnow()
+    if decision.kind == "confirmation":
+        outcome = _attach_confirmation(session, decision, now)
+    else:
+        outcome = _record_verification(session, decision, now)
+    if outcome.startswith("suspend:"):
+        reason = outcome.removeprefix("suspend:").strip()
+        return apply_decision(session, raw_mail, Suspend(reason=reason, kind="forwarding"), Path("."), now)
+    raw_mail.state, raw_mail.outcome, raw_mail.processed_at, raw_mail.error = "processed", outcome, now, None
+    session.add(raw_mail)
+    session.flush()
+    return outcome
+
+
+def _attach_confirmation(session: Session, decision: ForwardingMail, now: datetime) -> str:
+    row = find_address(session, decision.received_at_address)
+    if row is None or (decision.requested_by and decision.requested_by != row.external_address):
+        return (f"suspend: Gmail forwarding confirmation from {decision.requested_by or '(unknown)'} to "
+                f"{decision.received_at_address}, which no external address expects")
+    touch(row, now, confirmation_code=decision.code, confirmation_link=decision.link,
+          confirmation_received_at=now, state=AWAITING if row.state == NOT_CONFIGURED else row.state)
+    session.add(row)
+    return f"forwarding confirmation for {row.external_address} attached ({decision.code or 'no code'})"
+
+
+def _record_verification(session: Session, decision: ForwardingMail, now: datetime) -> str:
+    row = session.exec(select(ExternalAddress).where(ExternalAddress.verification_token == decision.token)).first()
+    if row is None:
+        return "skipped: forwarding test mail with an unknown or already used token"
+    arrived = decision.received_at_address.lower()
+    if arrived != row.support_address:
+        reason = wrong_support_address(row.external_address, row.support_address, arrived)
+    elif decision.hops > 1:
+        reason = multi_hop(row.external_address, row.support_address, decision.hops)
+    else:
+        reason = None
+    touch(row, now, verification_token=None, last_check_at=now, state=FAILED if reason else VERIFIED,
+          failure_reason=reason, **({} if reason else {"verified_at": now}))
+    session.add(row)
+    return f"forwarding of {row.external_address} " + (f"failed: {reason}" if reason else "verified")

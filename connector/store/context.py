@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from connector.mail.decision import TicketRef
-from connector.store.models import Comment, Inbox, RawMail, Ticket, TicketThread
+from connector.store.models import Comment, ExternalAddress, Inbox, RawMail, Ticket, TicketThread
 
 
 class SqlMailContext:
@@ -17,8 +17,11 @@ class SqlMailContext:
     def __init__(self, session: Session):
         self._session = session
         # Read once: the pipeline asks for every message, and the set changes only by admin action.
+        inboxes = session.exec(select(Inbox.address)).all()
+        # Support and external addresses are ours too: mail from them is a loop, never a customer.
+        mapped = session.exec(select(ExternalAddress.external_address, ExternalAddress.support_address)).all()
         self.support_addresses: frozenset[str] = frozenset(
-            address.lower() for address in session.exec(select(Inbox.address)))
+            address.lower() for address in [*inboxes, *(a for pair in mapped for a in pair)])
 
     def ticket_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
         wanted = [m for m in message_ids if m]

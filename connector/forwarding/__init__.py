@@ -1,0 +1,1 @@
+"""Forwarding setup, pure parts: the state machine, Google's confirmation mail, filter criteria, test mail."""

@@ -1,0 +1,39 @@
+"""The forwarding filter: its criteria, its action, and recognising it again among Gmail's filters."""
+from __future__ import annotations
+
+DISPOSITIONS = ("leaveInInbox", "archive", "markRead")
+# Gmail filters cannot "leave in inbox" explicitly; the other dispositions are label changes.
+_DISPOSITION_LABELS = {"leaveInInbox": [], "archive": ["INBOX"], "markRead": ["UNREAD"]}
+
+
+def filter_criteria(external: str, query: str = "") -> dict:
+    """Mail to the external address by default; a Gmail search query when one is given."""
+    return {"query": query.strip()} if query.strip() else {"to": external.lower()}
+
+
+def filter_action(support: str, disposition: str = "leaveInInbox") -> dict:
+    if disposition not in DISPOSITIONS:
+        raise ValueError(f"disposition must be one of {', '.join(DISPOSITIONS)}, not {disposition!r}")
+    action: dict = {"forward": support.lower()}
+    if _DISPOSITION_LABELS[disposition]:
+        action["removeLabelIds"] = list(_DISPOSITION_LABELS[disposition])
+    return action
+
+
+def is_our_filter(criteria: dict, action: dict, wanted_criteria: dict, support: str) -> bool:
+    """Same forward target and criteria: a filter created earlier (by us or by a person) counts."""
+    return (str(action.get("forward", "")).lower() == support.lower()
+            and {k: v for k, v in criteria.items() if v not in ("", None, False)} == wanted_criteria)
+
+
+def guided_steps(external: str, support: str) -> list[str]:
+    """What a person does in Gmail when the API may not add the forwarding address (consumer Gmail)."""
+    return [
+        f"Sign in to Gmail as {external} on a computer and open Settings (gear) > See all settings.",
+        "Open the Forwarding and POP/IMAP tab and click Add a forwarding address.",
+        f"Enter {support}, click Next, then Proceed, then OK.",
+        f"Google mails a confirmation to {support}; the helpdesk receives it: its code and link are shown by "
+        f"`gmail-connector forwarding status`. Open the link (or enter the code in Gmail) to confirm.",
+        "Do not switch on 'Forward a copy of incoming mail' yourself: once the address is accepted the "
+        "connector creates a forwarding filter (it checks every 30 seconds).",
+    ]

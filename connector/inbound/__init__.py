@@ -1,0 +1,1 @@
+"""The SMTP receiver: mail Gmail forwards to the support addresses enters the helpdesk here."""
