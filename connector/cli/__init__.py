@@ -14,6 +14,7 @@ from connector.settings import Settings, SettingsError
 COMMAND_MODULES = (
     "connector.cli.run_cmd",
     "connector.cli.inboxes_cmd",
+    "connector.cli.auth_cmd",
     "connector.cli.sync_cmd",
     "connector.cli.tickets_cmd",
     "connector.cli.status_cmd",

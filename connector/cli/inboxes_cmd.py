@@ -8,18 +8,29 @@ from pathlib import Path
 from connector.bootstrap import Runtime, bootstrap
 from connector.cli import CommandError
 from connector.store.db import session_scope
-from connector.store.inboxes import InboxExists, add_inbox, get_inbox, list_inboxes, remove_inbox, set_state
-from connector.store.models import Credential
+from connector.cli.grants import confirm_account, require_vault, save_grant
+from connector.store.inboxes import get_inbox, list_inboxes, remove_inbox, set_state
+from connector.store.service_accounts import domain_of, service_account_key
 from connector.store.types import iso_utc, utcnow
+from oauth.credentials import CredentialsError
+from oauth.scopes import SERVICE_ACCOUNT_SCOPES
+from oauth.service_account import impersonate
+from oauth.vault import VaultError
 
 
 def register(sub) -> None:
     parser = sub.add_parser("inboxes", help="connect and manage Gmail inboxes",
                             description="Connect and manage the Gmail inboxes the daemon reads.")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="connect an inbox with an authorized-user credentials file")
+    add = actions.add_parser("add", help="connect an inbox with a Workspace service account or a credentials file",
+                             description="Connect an inbox. The usual way is `gmail-connector auth add`; this "
+                                         "command connects a Workspace mailbox through its domain's service "
+                                         "account, or imports an existing authorized-user file.")
     add.add_argument("address", help="the Gmail or Workspace address, e.g. support@example.com")
-    add.add_argument("--credentials", metavar="FILE.json", required=True,
+    how = add.add_mutually_exclusive_group(required=True)
+    how.add_argument("--service-account", action="store_true",
+                     help="impersonate the mailbox with its domain's key (gmail-connector auth add-service-account)")
+    how.add_argument("--credentials", metavar="FILE.json",
                      help="authorized-user JSON (client_id, client_secret, refresh_token); it is stored encrypted")
     add.add_argument("--group", default="Support", help="group the inbox's tickets go to (default: Support)")
     add.add_argument("--poll-interval", type=int, metavar="SECONDS",
@@ -50,23 +61,47 @@ def _read_credentials(path: str) -> dict:
 
 def connect_inbox(runtime: Runtime, address: str, kind: str, secret: dict, group: str = "Support",
                   poll_interval: int | None = None) -> None:
-    """Store the inbox and its sealed grant in one transaction (shared by `inboxes add` and `auth add`)."""
-    ciphertext = runtime.vault.seal(secret)
-    with session_scope(runtime.engine) as session:
-        try:
-            inbox = add_inbox(session, address, group=group, credential_kind=kind,
-                              poll_interval_seconds=poll_interval)
-        except InboxExists as exc:
-            raise CommandError(str(exc)) from None
-        session.add(Credential(inbox_id=inbox.id, kind=kind, secret_ciphertext=ciphertext))
+    """Store a new inbox and its sealed grant in one transaction (the grant's scopes as the file names them)."""
+    scopes = secret.get("scopes") or (SERVICE_ACCOUNT_SCOPES if kind == "service_account" else ())
+    scopes = scopes.split() if isinstance(scopes, str) else scopes
+    save_grant(runtime, address, kind=kind, secret=secret, scopes=scopes, account=str(secret.get("account", "")),
+               group=group, poll_interval=poll_interval, create_only=True)
 
 
 def _add(args, settings) -> int:
+    if args.service_account:
+        return _add_service_account(args, settings)
     info = _read_credentials(args.credentials)
     runtime = bootstrap(settings)
+    require_vault(runtime)
     connect_inbox(runtime, args.address, "authorized_user", info, args.group, args.poll_interval)
     print(f"connected {args.address.lower()} (group {args.group}); the next sync backfills "
           f"unread inbox mail of the last {settings.backfill_days} days (at most {settings.backfill_max})")
+    return 0
+
+
+def _add_service_account(args, settings) -> int:
+    """Impersonate a Workspace mailbox with its domain's stored key, checked with getProfile first."""
+    address, domain = args.address.strip().lower(), domain_of(args.address)
+    runtime = bootstrap(settings)
+    vault = require_vault(runtime)
+    with session_scope(runtime.engine) as session:
+        if get_inbox(session, address) is not None:
+            raise CommandError(f"{address} is already connected")
+        key = service_account_key(session, domain)
+        if key is None:
+            raise CommandError(f"no service-account key for {domain}: first run "
+                               f"`gmail-connector auth add-service-account KEY.json --domain {domain}`")
+        ciphertext = key.secret_ciphertext
+    try:
+        credentials = impersonate(vault.open(ciphertext), address, runtime.token_uri)
+    except (VaultError, CredentialsError) as exc:
+        raise CommandError(str(exc)) from None
+    profile = confirm_account(runtime, credentials, address)
+    save_grant(runtime, address, kind="service_account", secret=None, scopes=SERVICE_ACCOUNT_SCOPES,
+               account=profile.email, group=args.group, poll_interval=args.poll_interval, create_only=True)
+    print(f"connected {address} (group {args.group}) through the service account of {domain}; the next sync "
+          f"backfills unread inbox mail of the last {settings.backfill_days} days (at most {settings.backfill_max})")
     return 0
 
 
@@ -89,7 +124,7 @@ def _list(args, settings) -> int:
         print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=2))
         return 0
     if not rows:
-        print("no inboxes connected: gmail-connector inboxes add ADDRESS --credentials FILE.json")
+        print("no inboxes connected: gmail-connector auth add ADDRESS --client-secrets client_secret.json")
     for r in rows:
         print(f"{r['address']:<40} {r['state']:<13} group={r['group']:<12} imported={r['imported_total']:<6} "
               f"last sync {r['_age']}" + (f"  error: {r['last_error']}" if r['last_error'] else ""))
