@@ -66,6 +66,8 @@ def relay_send(config: RelayConfig, mail_from: str, recipients: Sequence[str], r
                            f"{_text(exc.smtp_error)}") from exc
     except smtplib.SMTPResponseException as exc:
         raise _by_code(exc.smtp_code, _text(exc.smtp_error), config) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise RelayRefused(f"{config.describe()} cannot do what the URL asks: {exc}") from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise RelayTemporary(f"{config.describe()} unreachable: {type(exc).__name__}: {exc}") from exc
     if refused:
