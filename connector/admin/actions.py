@@ -35,7 +35,7 @@ def _change_state(request: Request, address: str, state: str) -> InboxAction:
 
 
 @router.post("/inboxes/{address}/sync", response_model=InboxAction,
-             responses={**_NOT_FOUND, 409: {"description": "no daemon is running to sync"}})
+             responses={**_NOT_FOUND, 409: {"description": "no daemon runs here, or the inbox is not scheduled"}})
 def sync_inbox_now(address: str, request: Request) -> Response:
     """Ask the running daemon for an immediate pass over this inbox."""
     daemon = request.app.state.daemon
@@ -46,7 +46,11 @@ def sync_inbox_now(address: str, request: Request) -> Response:
         result = InboxAction(address=inbox.address, state=inbox.state, sync="scheduled")
     if daemon is None:
         raise HTTPException(409, "the daemon is not running here; start `gmail-connector run`")
-    daemon.sync_now(result.address)
+    try:
+        daemon.sync_now(result.address)
+    except LookupError:
+        raise HTTPException(409, "this inbox has no scheduled sync (paused or needs re-authorisation); "
+                                 "resume it or connect it again first") from None
     return done(request, result)
 
 

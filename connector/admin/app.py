@@ -14,6 +14,7 @@ from connector.admin.auth import AdminAuth
 from connector.admin.deps import read_session
 from connector.admin.schemas import Health, Status
 from connector.admin.status import build_status
+from connector.admin.usage import ApiUsage
 from connector.bootstrap import Runtime
 from connector.store.types import utcnow
 
@@ -37,11 +38,13 @@ def require_admin(request: Request, _credentials=Depends(_bearer)) -> None:
     request.app.state.auth.require(request)
 
 
-def create_app(runtime: Runtime, daemon: DaemonHooks | None = None) -> FastAPI:
+def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUsage | None = None) -> FastAPI:
+    """`usage` (default: the runtime's, when it keeps one) adds API units to /status and /metrics."""
     # Swagger UI loads from a CDN, which a loopback-only daemon must not depend on; the schema stays.
     app = FastAPI(title="gmail-connector admin", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.runtime, app.state.daemon, app.state.auth = runtime, daemon, AdminAuth(runtime.settings.admin_token)
+    app.state.usage = usage if usage is not None else getattr(runtime, "usage", None)
     app.add_api_route("/healthz", _healthz, methods=["GET"], response_model=Health,
                       responses={503: {"model": Health}}, summary="liveness: database and scheduler")
     protected = APIRouter(dependencies=[Depends(require_admin)],
@@ -54,7 +57,7 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None) -> FastAPI:
     from connector.admin import actions, dashboard, metrics
 
     app.include_router(actions.router, dependencies=[Depends(require_admin)])
-    app.include_router(metrics.router(runtime, daemon), dependencies=[Depends(require_admin)])
+    app.include_router(metrics.router(runtime, daemon, app.state.usage), dependencies=[Depends(require_admin)])
     app.include_router(dashboard.router)  # checks auth itself: it also accepts ?token= once
     return app
 
@@ -75,4 +78,4 @@ def _healthz(request: Request) -> JSONResponse:
 
 def _status(request: Request) -> dict:
     with read_session(request.app.state.runtime) as session:
-        return build_status(session, utcnow(), request.app.state.daemon)
+        return build_status(session, utcnow(), request.app.state.daemon, request.app.state.usage)

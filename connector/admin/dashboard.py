@@ -39,7 +39,7 @@ def dashboard(request: Request, token: str | None = None) -> Response:
     runtime, daemon = request.app.state.runtime, request.app.state.daemon
     now = utcnow()
     with read_session(runtime) as session:
-        status = build_status(session, now, daemon)
+        status = build_status(session, now, daemon, request.app.state.usage)
         held, tickets = suspended_rows(session), ticket_rows(session)
     page = render_dashboard(status, held, tickets, now, can_sync=daemon is not None)
     return HTMLResponse(page, headers=SECURITY_HEADERS)

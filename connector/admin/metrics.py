@@ -9,7 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from connector.admin.deps import read_session
+from connector.admin.latency import ArrivalLatency
 from connector.admin.status import build_status
+from connector.admin.usage import ApiUsage
 from connector.bootstrap import Runtime
 from connector.store.inboxes import INBOX_STATES
 from connector.store.types import utcnow
@@ -18,22 +20,51 @@ from connector.store.types import utcnow
 class StoreCollector:
     """Turns one status picture into metric families; the store stays the single source of truth."""
 
-    def __init__(self, runtime: Runtime, daemon=None):
-        self._runtime, self._daemon = runtime, daemon
+    def __init__(self, runtime: Runtime, daemon=None, usage: ApiUsage | None = None):
+        self._runtime, self._daemon, self._usage = runtime, daemon, usage
+        self._latency = ArrivalLatency(since=daemon.started_at if daemon is not None else utcnow())
 
     def collect(self) -> Iterator[Metric]:
         with read_session(self._runtime) as session:
-            status = build_status(session, utcnow(), self._daemon)
+            status = build_status(session, utcnow(), self._daemon, self._usage)
+            self._latency.refresh(session)
         yield from inbox_metrics(status["inboxes"])
-        tickets = GaugeMetricFamily("gmail_connector_tickets", "Tickets by status.", labels=["status"])
-        for status_name, count in status["tickets_by_status"].items():
-            tickets.add_metric([status_name], count)
-        yield tickets
-        suspended = GaugeMetricFamily("gmail_connector_suspended_mails", "Held-back mail awaiting a decision, by kind.",
-                                      labels=["kind"])
-        for kind, count in status["suspended_by_kind"].items():
-            suspended.add_metric([kind], count)
-        yield suspended
+        yield from store_metrics(status)
+        yield self._latency.metric()
+        if self._usage is not None:
+            yield from usage_metrics(self._usage)
+
+
+def store_metrics(status: dict) -> Iterator[Metric]:
+    yield _gauge_by("gmail_connector_tickets", "Tickets by status.", "status", status["tickets_by_status"])
+    yield _gauge_by("gmail_connector_suspended_mails", "Held-back mail awaiting a decision, by kind.", "kind",
+                    status["suspended_by_kind"])
+    yield _gauge_by("gmail_connector_sync_errors", "Inboxes whose latest sync failed, by error kind.", "kind",
+                    status["sync_errors_by_kind"])
+    yield _gauge_by("gmail_connector_outgoing_mails", "Outgoing mail by state.", "state",
+                    status["outgoing"]["by_state"])
+    yield GaugeMetricFamily("gmail_connector_outgoing_queue_depth", "Replies still to send.",
+                            value=status["outgoing"]["pending"])
+
+
+def _gauge_by(name: str, documentation: str, label: str, counts: dict[str, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for key, count in counts.items():
+        family.add_metric([key], count)
+    return family
+
+
+def usage_metrics(usage: ApiUsage) -> Iterator[Metric]:
+    calls = CounterMetricFamily("gmail_connector_api_calls", "Gmail API calls by method.", labels=["method"])
+    units = CounterMetricFamily("gmail_connector_api_units", "Gmail quota units spent by method.", labels=["method"])
+    for method, used in usage.by_method().items():
+        calls.add_metric([method], used.calls)
+        units.add_metric([method], used.units)
+    per_inbox = GaugeMetricFamily("gmail_connector_inbox_quota_units_last_minute",
+                                  "Gmail quota units spent per inbox in the last 60 seconds.", labels=["inbox"])
+    for address, (minute, _day) in sorted(usage.inbox_units().items()):
+        per_inbox.add_metric([address], minute)
+    return iter((calls, units, per_inbox))
 
 
 def inbox_metrics(inboxes: list[dict]) -> Iterator[Metric]:
@@ -53,10 +84,10 @@ def inbox_metrics(inboxes: list[dict]) -> Iterator[Metric]:
     return iter((imported, lag, state))
 
 
-def router(runtime: Runtime, daemon=None) -> APIRouter:
+def router(runtime: Runtime, daemon=None, usage: ApiUsage | None = None) -> APIRouter:
     # A registry per app: two apps in one process (tests, or a restart) never share or clash.
     registry = CollectorRegistry()
-    registry.register(StoreCollector(runtime, daemon))
+    registry.register(StoreCollector(runtime, daemon, usage))
     routes = APIRouter()
 
     @routes.get("/metrics", response_class=Response, summary="Prometheus text exposition",

@@ -34,6 +34,45 @@ class InboxStatus(BaseModel):
     backoff_until: str | None
     consecutive_failures: int
     next_run_at: str | None
+    quota_units_last_minute: int | None = Field(
+        description="Gmail quota units this daemon spent on the inbox in the last 60 s; null without a daemon")
+    quota_units_last_day: int | None = Field(description="the same over the last 24 hours")
+
+
+class ExternalAddressStatus(BaseModel):
+    external_address: str
+    support_address: str
+    group: str
+    state: str = Field(description="not_configured | awaiting_confirmation | forwarding_active | verified | failed")
+    failure_reason: str | None = Field(description="what broke and what to do, when state is failed")
+    setup_method: str | None
+    last_check_at: str | None
+    verified_at: str | None = Field(description="when a test mail last came through the forwarding")
+    verification_sent_at: str | None
+    confirmation_code: str | None = Field(description="Google's confirmation code, only while awaiting it")
+    confirmation_link: str | None = Field(description="Google's confirmation link, only while awaiting it")
+
+
+class OutgoingFailure(BaseModel):
+    id: int
+    ticket_id: int
+    to: str = Field(description="comma-separated recipients")
+    subject: str
+    last_error: str | None
+    attempts: int
+    updated_at: str | None
+
+
+class OutgoingQueue(BaseModel):
+    pending: int = Field(description="replies still to send: queued, sending or waiting for the sending cap")
+    failed: int
+    by_state: dict[str, int]
+    recent_failures: list[OutgoingFailure] = Field(description="the ten most recent replies that failed for good")
+
+
+class MethodUsage(BaseModel):
+    calls: int
+    units: int
 
 
 class Totals(BaseModel):
@@ -54,6 +93,11 @@ class Status(BaseModel):
     inboxes: list[InboxStatus]
     suspended_by_kind: dict[str, int] = Field(description="held-back mail still suspended, by kind")
     tickets_by_status: dict[str, int]
+    sync_errors_by_kind: dict[str, int] = Field(description="inboxes whose latest sync failed, by error kind")
+    external_addresses: list[ExternalAddressStatus]
+    outgoing: OutgoingQueue
+    api_usage_by_method: dict[str, MethodUsage] | None = Field(
+        description="Gmail calls and quota units since the daemon started; null without a daemon")
     totals: Totals
 
 

@@ -8,6 +8,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from connector import __version__
+from connector.admin.sections import external_addresses, outgoing_queue, sync_errors_by_kind
+from connector.admin.usage import ApiUsage
 from connector.store.models import Credential, Inbox, RawMail, SuspendedMail, Ticket
 from connector.store.types import iso_utc
 
@@ -24,16 +26,18 @@ class DaemonView(Protocol):
     def next_run(self, address: str) -> datetime | None: ...
 
 
-def build_status(session: Session, now: datetime, daemon: DaemonView | None = None) -> dict[str, Any]:
-    """Everything an operator asks about, from the database alone; never calls Gmail."""
+def build_status(session: Session, now: datetime, daemon: DaemonView | None = None,
+                 usage: ApiUsage | None = None) -> dict[str, Any]:
+    """Everything an operator asks about, from the database (and this process's API usage); never calls Gmail."""
     # One query per question, not per inbox: 1,000 inboxes cost the same five statements as one.
     inboxes = session.exec(select(Inbox, Credential.id).outerjoin(Credential, Credential.inbox_id == Inbox.id)
                            .order_by(Inbox.address)).all()
     recent = _count_by(session, RawMail.inbox_id, RawMail.received_at >= now - RECENT_WINDOW)
     suspended = _count_by(session, SuspendedMail.kind, SuspendedMail.state == "suspended")
     tickets = _count_by(session, Ticket.status)
+    units = usage.inbox_units() if usage is not None else None
     rows = [_inbox_status(inbox, credential_id is not None, recent.get(inbox.id, 0), now, daemon)
-            for inbox, credential_id in inboxes]
+            | _quota(units, inbox.address) for inbox, credential_id in inboxes]
     return {
         "version": __version__,
         "generated_at": iso_utc(now),
@@ -42,8 +46,24 @@ def build_status(session: Session, now: datetime, daemon: DaemonView | None = No
         "inboxes": rows,
         "suspended_by_kind": dict(sorted(suspended.items())),
         "tickets_by_status": dict(sorted(tickets.items())),
+        "sync_errors_by_kind": sync_errors_by_kind(session),
+        "external_addresses": external_addresses(session),
+        "outgoing": outgoing_queue(session),
+        "api_usage_by_method": _by_method(usage),
         "totals": _totals(rows, suspended, tickets),
     }
+
+
+def _quota(units: dict[str, tuple[int, int]] | None, address: str) -> dict[str, int | None]:
+    # Usage lives in the daemon's memory: without a daemon in this process it is unknown, not zero.
+    minute, day = (None, None) if units is None else units.get(address, (0, 0))
+    return {"quota_units_last_minute": minute, "quota_units_last_day": day}
+
+
+def _by_method(usage: ApiUsage | None) -> dict[str, dict[str, int]] | None:
+    if usage is None:
+        return None
+    return {method: {"calls": u.calls, "units": u.units} for method, u in usage.by_method().items()}
 
 
 def _count_by(session: Session, column, *where) -> dict[Any, int]:
