@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "connector.cli.db_cmd",
     "connector.cli.parse_cmd",
     "connector.cli.addresses_cmd",
+    "connector.cli.forwarding_cmd",
 )
 
 

@@ -1,0 +1,116 @@
+"""`gmail-connector forwarding setup|verify|status`: forward external addresses to the helpdesk."""
+from __future__ import annotations
+
+import json
+import time
+
+from connector.bootstrap import bootstrap
+from connector.cli import CommandError
+from connector.forwarding import states
+from connector.forwarding.criteria import DISPOSITIONS
+from connector.gmail.port import GmailError
+from connector.store.addresses import address_json, list_addresses
+from connector.store.db import session_scope
+from jobs.forwarding import (SetupError, await_verification, check_forwarding, ensure_forwarding, snapshot,
+                             start_verification)
+
+WATCH_POLL_SECONDS = 2.0
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("forwarding", help="set up and verify Gmail forwarding to support addresses")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    setup = actions.add_parser("setup", help="add the forwarding address and filter in Gmail (idempotent)")
+    setup.add_argument("external", metavar="EXTERNAL")
+    how = setup.add_mutually_exclusive_group()
+    how.add_argument("--service-account", dest="method", action="store_const", const="service_account",
+                     help="Workspace: add the forwarding address through the API (domain-wide delegation)")
+    how.add_argument("--guided", dest="method", action="store_const", const="guided",
+                     help="consumer Gmail: print the steps to add it in Gmail's settings, then watch")
+    setup.add_argument("--criteria", metavar="QUERY", help="Gmail search for the mail to forward (default: to:EXTERNAL)")
+    setup.add_argument("--disposition", choices=DISPOSITIONS, help="what happens to the Gmail copy")
+    setup.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                       help="keep watching this long for the confirmation and acceptance")
+    setup.set_defaults(func=_setup)
+    verify = actions.add_parser("verify", help="send a test mail and wait for it to arrive forwarded")
+    verify.add_argument("external", metavar="EXTERNAL")
+    verify.add_argument("--timeout", type=float, default=120, metavar="S", help="seconds to wait (default 120)")
+    verify.add_argument("--send-from", metavar="ADDRESS",
+                        help="connected inbox that sends the test mail (default: another connected inbox)")
+    verify.set_defaults(func=_verify)
+    status = actions.add_parser("status", help="the forwarding state of every external address")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=_status)
+
+
+def _setup(args, settings) -> int:
+    runtime = bootstrap(settings)
+    try:
+        report = ensure_forwarding(runtime, args.external, method=args.method, criteria=args.criteria,
+                                   disposition=args.disposition)
+    except (SetupError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    except GmailError as exc:
+        raise CommandError(f"Gmail refused the setup of {args.external.lower()}: {exc}") from None
+    print(f"{report.external} -> {report.support}: {report.state} ({report.method})"
+          + ("; forwarding address added" if report.created_address else "")
+          + ("; forwarding filter created" if report.created_filter else ""))
+    for number, step in enumerate(report.steps, 1):
+        print(f"  {number}. {step}")
+    state = _watch(runtime, report.external, args.wait) if args.wait and report.state == states.AWAITING else report.state
+    if state == states.AWAITING:
+        print("waiting for Google's confirmation: the daemon checks every 30 seconds; "
+              "`gmail-connector forwarding status` shows the code and link once the mail arrives")
+    elif state in states.WORKING:
+        print(f"next: gmail-connector forwarding verify {report.external}")
+    return 0 if state != states.FAILED else 1
+
+
+def _watch(runtime, external: str, seconds: float) -> str:
+    deadline, shown = time.monotonic() + seconds, False
+    while True:
+        row = snapshot(runtime, external)
+        if row.confirmation_link and not shown:
+            print(f"confirmation received: code {row.confirmation_code or '(none)'}, link {row.confirmation_link}")
+            shown = True
+        if row.state != states.AWAITING or time.monotonic() >= deadline:
+            return row.state
+        time.sleep(WATCH_POLL_SECONDS)
+        check_forwarding(runtime)
+
+
+def _verify(args, settings) -> int:
+    runtime = bootstrap(settings)
+    try:
+        token, sender = start_verification(runtime, args.external, args.send_from)
+    except SetupError as exc:
+        raise CommandError(str(exc)) from None
+    except GmailError as exc:
+        raise CommandError(f"could not send the test mail: {exc}") from None
+    print(f"test mail sent from {sender} to {args.external.lower()}; waiting up to {args.timeout:.0f}s")
+    row = await_verification(runtime, args.external, token, args.timeout)
+    if row.state == states.VERIFIED:
+        print(f"verified {row.external_address} -> {row.support_address} at {address_json(row)['verified_at']}; "
+              "outgoing mail from it is enabled")
+        return 0
+    raise CommandError(f"verification of {row.external_address} failed: {row.failure_reason}")
+
+
+def _status(args, settings) -> int:
+    runtime = bootstrap(settings)
+    with session_scope(runtime.engine) as session:
+        rows = [address_json(row) for row in list_addresses(session)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no external addresses: gmail-connector addresses add EXTERNAL --group GROUP")
+    for r in rows:
+        print(f"{r['external_address']} -> {r['support_address']} [{r['group']}]: {r['state']}")
+        if r["state"] == states.AWAITING and r["confirmation_link"]:
+            print(f"    confirmation code {r['confirmation_code'] or '(none)'}: {r['confirmation_link']}")
+        if r["failure_reason"]:
+            print(f"    {r['failure_reason']}")
+        if r["verified_at"]:
+            print(f"    last verified {r['verified_at']}" + ("" if r["outgoing_allowed"] else " (verify again)"))
+    return 0

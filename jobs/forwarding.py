@@ -1,0 +1,237 @@
+"""Forwarding jobs: set an external address up in Gmail, keep checking it, and verify it end to end.
+
+Plain functions (the daemon only schedules them). Gmail is never called inside a database
+transaction: the SMTP receiver must be able to store Google's confirmation mail meanwhile.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from connector.bootstrap import Runtime
+from connector.forwarding import states
+from connector.forwarding.criteria import filter_action, filter_criteria, guided_steps, is_our_filter
+from connector.forwarding.verification import new_token, verification_mail
+from connector.gmail.port import ForwardingNotPermitted, GmailGateway, NotFound
+from connector.store.addresses import get_external, list_addresses, touch
+from connector.store.db import session_scope
+from connector.store.forwarding_models import ExternalAddress
+from connector.store.inboxes import get_inbox, list_inboxes
+from connector.store.types import utcnow
+
+log = logging.getLogger(__name__)
+CHECK_SECONDS = 30
+RECHECK_SECONDS = 24 * 3600
+
+
+class SetupError(Exception):
+    """The setup cannot go on; the message says what to do."""
+
+
+@dataclass
+class SetupReport:
+    external: str
+    support: str
+    state: str
+    method: str
+    reason: str | None = None
+    created_address: bool = False
+    created_filter: bool = False
+    steps: list[str] = field(default_factory=list)
+
+
+def snapshot(runtime: Runtime, external: str) -> ExternalAddress:
+    """The stored row, detached: read in a short transaction, never held across Gmail calls."""
+    with session_scope(runtime.engine) as session:
+        row = get_external(session, external)
+        if row is None:
+            raise SetupError(f"{external.lower()} is not an external address: gmail-connector addresses add "
+                             f"{external.lower()} --group GROUP")
+        if get_inbox(session, row.external_address) is None:
+            raise SetupError(f"{row.external_address} must be a connected inbox first (its Gmail grant "
+                             "changes the forwarding settings): gmail-connector inboxes add")
+        session.expunge(row)
+        return row
+
+
+def save(runtime: Runtime, external: str, now: datetime, **changes) -> ExternalAddress:
+    with session_scope(runtime.engine) as session:
+        row = get_external(session, external)
+        touch(row, now, **changes)
+        session.add(row)
+        session.flush()
+        session.expunge(row)
+        return row
+
+
+def _open(runtime: Runtime, address: str) -> GmailGateway:
+    return runtime.open_gateway(address)
+
+
+def _close(gateway: GmailGateway) -> None:
+    close = getattr(gateway, "close", None)
+    if close:
+        close()
+
+
+def address_status(gateway: GmailGateway, support: str) -> str | None:
+    found = [a for a in gateway.forwarding_addresses() if a.email.lower() == support]
+    return found[0].verification_status if found else None
+
+
+def converge(runtime: Runtime, gateway: GmailGateway, row: ExternalAddress, status: str | None, *,
+             repair: bool, now: datetime, method: str | None = None) -> tuple[states.Plan, bool]:
+    """Read the filters, decide with the state machine, (re)create the filter if it says so, store."""
+    wanted = filter_criteria(row.external_address, row.criteria)
+    action = filter_action(row.support_address, row.disposition)
+    filter_id = _find_filter(gateway, row, wanted, repair)
+    plan = states.plan(row.state, status, filter_id is not None, repair=repair,
+                       external=row.external_address, support=row.support_address)
+    if plan.create_filter:
+        filter_id = gateway.create_filter(wanted, action).id
+    reason = plan.reason if plan.state == states.FAILED else None
+    if plan.state == row.state == states.FAILED and reason is None:
+        reason = row.failure_reason           # a failure the check cannot see stays explained
+    save(runtime, row.external_address, now, state=plan.state, failure_reason=reason, filter_id=filter_id,
+         last_check_at=now, **({"setup_method": method} if method else {}))
+    return plan, plan.create_filter
+
+
+def _find_filter(gateway: GmailGateway, row: ExternalAddress, wanted: dict, repair: bool) -> str | None:
+    """Our filter among Gmail's; with `repair`, a stored filter with outdated criteria is removed."""
+    found = None
+    for rule in gateway.filters():
+        if is_our_filter(rule.criteria, rule.action, wanted, row.support_address):
+            found = found or rule.id
+        elif repair and rule.id == row.filter_id:
+            try:
+                gateway.delete_filter(rule.id)     # criteria changed by `setup --criteria`
+            except NotFound:
+                pass
+    return found
+
+
+def ensure_forwarding(runtime: Runtime, external: str, *, method: str | None = None, criteria: str | None = None,
+                      disposition: str | None = None, now: Callable[[], datetime] = utcnow) -> SetupReport:
+    """`forwarding setup`: idempotent — running it again creates nothing twice and repairs what broke."""
+    row = snapshot(runtime, external)
+    changes = {k: v for k, v in (("criteria", criteria), ("disposition", disposition)) if v is not None}
+    if changes:
+        filter_action(row.support_address, changes.get("disposition", row.disposition))  # validates
+        row = save(runtime, row.external_address, now(), **changes)
+    gateway = _open(runtime, row.external_address)
+    try:
+        status, created, method = _ensure_address(gateway, row, method)
+        if method == "guided" and status is None and row.state != states.AWAITING:
+            row = save(runtime, row.external_address, now(), state=states.AWAITING, failure_reason=None)
+        plan, made_filter = converge(runtime, gateway, row, status, repair=True, now=now(), method=method)
+    finally:
+        _close(gateway)
+    steps = guided_steps(row.external_address, row.support_address) if method == "guided" and status != "accepted" else []
+    return SetupReport(row.external_address, row.support_address, plan.state, method, plan.reason, created,
+                       made_filter, steps)
+
+
+def _ensure_address(gateway: GmailGateway, row: ExternalAddress, method: str | None) -> tuple[str | None, bool, str]:
+    """The forwarding address's status, created through the API unless the setup is guided."""
+    status = address_status(gateway, row.support_address)
+    if status is not None or method == "guided":
+        return status, False, method or row.setup_method or "service_account"
+    try:
+        created = gateway.create_forwarding_address(row.support_address)
+    except ForwardingNotPermitted:
+        if method == "service_account":
+            raise SetupError(f"Gmail refused to add a forwarding address for {row.external_address}: only a "
+                             "Workspace service account with domain-wide delegation may (scope "
+                             "gmail.settings.sharing); use --guided for consumer Gmail") from None
+        return None, False, "guided"
+    return created.verification_status, True, "service_account"
+
+
+def _each(runtime: Runtime, wanted_states: tuple[str, ...], repair: bool, now: Callable[[], datetime]) -> dict[str, str]:
+    with session_scope(runtime.engine) as session:
+        externals = [r.external_address for r in list_addresses(session, wanted_states)]
+    results: dict[str, str] = {}
+    for external in externals:
+        try:
+            row = snapshot(runtime, external)
+            gateway = _open(runtime, external)
+            try:
+                plan, _ = converge(runtime, gateway, row, address_status(gateway, row.support_address),
+                                   repair=repair, now=now())
+            finally:
+                _close(gateway)
+            results[external] = plan.state
+        except Exception as exc:  # noqa: BLE001 — one address's trouble never stops the others
+            log.warning("forwarding check of %s failed: %s", external, exc)
+            results[external] = f"error: {type(exc).__name__}"
+    return results
+
+
+def check_forwarding(runtime: Runtime, now: Callable[[], datetime] = utcnow) -> dict[str, str]:
+    """Every 30 s: addresses awaiting Google's confirmation move on by themselves once accepted."""
+    return _each(runtime, (states.AWAITING,), repair=True, now=now)
+
+
+def recheck_forwarding_daily(runtime: Runtime, now: Callable[[], datetime] = utcnow) -> dict[str, str]:
+    """Daily: a working forwarding whose address or filter vanished in Gmail degrades to failed."""
+    return _each(runtime, states.WORKING, repair=False, now=now)
+
+
+# ---- verification ---------------------------------------------------------------------------
+
+def start_verification(runtime: Runtime, external: str, send_from: str | None = None,
+                       now: Callable[[], datetime] = utcnow) -> tuple[str, str]:
+    """Check the setup at once, then send the test mail; returns (token, sender).
+
+    The token is committed before sending: the forwarded copy may arrive before `send` returns."""
+    row = snapshot(runtime, external)
+    if row.state == states.NOT_CONFIGURED:
+        raise SetupError(f"forwarding of {row.external_address} is not set up: gmail-connector forwarding setup "
+                         f"{row.external_address}")
+    if row.state in (states.AWAITING, *states.WORKING):
+        gateway = _open(runtime, row.external_address)
+        try:
+            plan, _ = converge(runtime, gateway, row, address_status(gateway, row.support_address),
+                               repair=row.state == states.AWAITING, now=now())
+        finally:
+            _close(gateway)
+        if plan.state in (states.AWAITING, states.FAILED):
+            raise SetupError(plan.reason or f"{row.support_address} is not confirmed in {row.external_address}'s "
+                             "Gmail yet: see gmail-connector forwarding status for the code and link")
+    sender = send_from or _default_sender(runtime, row.external_address)
+    token = new_token()
+    save(runtime, row.external_address, now(), verification_token=token, verification_sent_at=now())
+    gateway = _open(runtime, sender)
+    try:
+        gateway.send(verification_mail(row.external_address, sender, token, now()))
+    finally:
+        _close(gateway)
+    return token, sender
+
+
+def _default_sender(runtime: Runtime, external: str) -> str:
+    """Another connected inbox if there is one: Gmail does not forward mail a mailbox sent itself."""
+    with session_scope(runtime.engine) as session:
+        others = [i.address for i in list_inboxes(session) if i.address != external and i.state == "active"]
+    return others[0] if others else external
+
+
+def await_verification(runtime: Runtime, external: str, token: str, timeout: float,
+                       now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+                       clock: Callable[[], float] = time.monotonic) -> ExternalAddress:
+    """Wait for the receiver to record the test mail; on timeout the address fails with what to check."""
+    deadline = clock() + timeout
+    while True:
+        row = snapshot(runtime, external)
+        if row.verification_token != token:
+            return row
+        if clock() >= deadline:
+            break
+        sleep(min(0.2, max(0.0, deadline - clock())))
+    # The token stays: a copy that is merely late still verifies when it comes.
+    return save(runtime, external, now(), state=states.FAILED, last_check_at=now(),
+                failure_reason=states.not_forwarded(row.external_address, row.support_address, int(timeout)))
