@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "connector.cli.auth_cmd",
     "connector.cli.sync_cmd",
     "connector.cli.tickets_cmd",
+    "connector.cli.reply_cmd",
     "connector.cli.status_cmd",
     "connector.cli.sandbox_cmd",
     "connector.cli.db_cmd",
