@@ -8,6 +8,7 @@ that say what to do without quoting a token.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ class ConsentFlow:
         return Grant(info=info, scopes=granted, access_token=str(token.get("access_token") or ""))
 
     def _exchange(self, code: str) -> dict:
-        with _oauthlib_leniency(self._client["token_uri"]):
+        with _oauthlib_leniency(self._client["token_uri"]), _token_logs_silenced():
             try:
                 return dict(self._flow.fetch_token(code=code))
             except OAuth2Error as exc:
@@ -152,3 +153,15 @@ def _oauthlib_leniency(uri: str) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def _token_logs_silenced() -> Iterator[None]:
+    """requests-oauthlib logs the token response, refresh token included, at DEBUG: not here."""
+    logger = logging.getLogger("requests_oauthlib")
+    saved = logger.level
+    logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
