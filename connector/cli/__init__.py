@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "connector.cli.parse_cmd",
     "connector.cli.addresses_cmd",
     "connector.cli.forwarding_cmd",
+    "connector.cli.dns_cmd",
 )
 
 

@@ -1,0 +1,1 @@
+"""DNS checks for sending as an external domain: SPF, DKIM and DMARC, each with its fix."""
