@@ -67,6 +67,9 @@ def _add(args, settings) -> int:
                            f"was stored and that grant was revoked. Run the command again and choose {address} "
                            "in Google's account chooser (a private browser window avoids other signed-in "
                            "accounts)") from None
+    except CommandError:
+        _revoke_quietly(settings, grant)
+        raise
     existed = save_grant(runtime, address, kind="authorized_user", secret={**grant.info, "account": address},
                          scopes=grant.scopes, account=profile.email, group=args.group)
     _report_added(address, args.group, existed, grant.scopes, requested)
