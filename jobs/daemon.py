@@ -1,7 +1,13 @@
-"""The scheduled daemon: APScheduler wiring only — one sync job per inbox; the work is in jobs/."""
+"""The scheduled daemon: APScheduler wiring only — a lease round, and one sync job per inbox it holds.
+
+Several daemons may share one database: each runs a lease round every few seconds (jobs/leases.py)
+and schedules passes only for the inboxes whose lease it holds. The round runs on its own
+one-thread executor so that eight long backfills cannot starve the heartbeat and lose the leases.
+"""
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -9,16 +15,21 @@ from typing import Callable, Sequence
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import select
 
 from connector.bootstrap import Runtime
 from connector.store.db import session_scope
-from connector.store.inboxes import get_inbox, list_inboxes
+from connector.store.inboxes import get_inbox
+from connector.store.leases import SYNCED_STATES
+from connector.store.models import Inbox
 from connector.store.types import utcnow
+from jobs.leases import LeaseKeeper
 from jobs.sync_inbox import sync_inbox
 
 log = logging.getLogger(__name__)
-REFRESH_SECONDS = 15          # how soon an inbox added by the CLI gets its job
+REFRESH_SECONDS = 15          # how soon an inbox added by the CLI gets its job (at most; TTL/3 if shorter)
 MAX_WORKERS = 8
+DEFAULT_LEASE_TTL_SECONDS = 90
 
 
 @dataclass(frozen=True)
@@ -43,37 +54,64 @@ def _job_id(address: str) -> str:
 
 
 class Daemon:
-    """Keeps one interval job per active inbox in step with the database."""
+    """Keeps one interval job per inbox this daemon holds the lease of, in step with the database."""
 
     def __init__(self, runtime: Runtime, now: Callable[[], datetime] = utcnow,
-                 periodic: Sequence[PeriodicJob] = ()):
+                 periodic: Sequence[PeriodicJob] = (), lease_ttl_seconds: int | None = None):
         self.runtime, self.now = runtime, now
         self.periodic = tuple(periodic)
         self.started_at = now()
+        ttl = lease_ttl_seconds or getattr(runtime.settings, "lease_ttl_seconds", DEFAULT_LEASE_TTL_SECONDS)
+        self.leases = LeaseKeeper(runtime.engine, ttl, now=now)
+        self.round_seconds = max(1.0, min(REFRESH_SECONDS, ttl / 3))
         self._intervals: dict[str, int] = {}
         self._forced: set[str] = set()      # "sync now" asked by a person skips the backoff once
+        # Guards the held and in-flight sets: a lease is never let go while its pass runs.
+        self._lock = threading.Lock()
+        self._held: set[str] = set()
+        self._in_flight: set[str] = set()
         self.scheduler = BackgroundScheduler(
-            timezone=timezone.utc, executors={"default": ThreadPoolExecutor(MAX_WORKERS)},
+            timezone=timezone.utc,
+            executors={"default": ThreadPoolExecutor(MAX_WORKERS), "leases": ThreadPoolExecutor(1)},
             # Never two passes of one inbox at once; a pass missed while busy runs once, not many times.
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
+
+    @property
+    def daemon_id(self) -> str:
+        return self.leases.daemon_id
 
     def start(self) -> None:
         self.scheduler.start()
         self.refresh_jobs(first=True)
-        self.scheduler.add_job(self.refresh_jobs, "interval", seconds=REFRESH_SECONDS, id="refresh-inboxes")
+        self.scheduler.add_job(self.refresh_jobs, "interval", seconds=self.round_seconds, id="refresh-inboxes",
+                               executor="leases")
         for job in self.periodic:
             self.scheduler.add_job(_guarded(job), "interval", seconds=job.seconds, id=job.name,
                                    jitter=max(1, job.seconds // 10), next_run_time=self.now() + timedelta(seconds=2))
 
     def stop(self, wait: bool = True) -> None:
-        """Stop scheduling; with wait, passes in flight finish (their work is committed per message)."""
+        """Stop scheduling; with wait, passes in flight finish and the leases are handed back at once."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
+        if not wait:
+            return      # passes may still run: let the leases expire rather than invite a second syncer
+        try:
+            self.leases.release_all()
+        except Exception:  # noqa: BLE001 — the leases then expire after the TTL instead
+            log.exception("could not release the inbox leases")
 
     def refresh_jobs(self, first: bool = False) -> None:
-        with session_scope(self.runtime.engine) as session:
-            wanted = {i.address: i.poll_interval_seconds or self.runtime.settings.poll_interval_seconds
-                      for i in list_inboxes(session) if i.state in ("active", "error")}
+        """The lease round, then one job per held inbox. Never raises into the scheduler."""
+        try:
+            with self._lock:
+                result = self.leases.round(busy=set(self._in_flight))
+                self._held = set(result.held)
+            wanted = self._intervals_of(set(result.held))
+        except Exception:  # noqa: BLE001 — a database hiccup: passes check their lease anyway
+            log.exception("lease round failed")
+            if first:
+                raise
+            return
         for address in set(self._intervals) - set(wanted):
             self._remove(address)
         for address, interval in wanted.items():
@@ -81,13 +119,22 @@ class Daemon:
                 self._remove(address)
                 self._add(address, interval, immediately=True)
 
+    def _intervals_of(self, addresses: set[str]) -> dict[str, int]:
+        default = self.runtime.settings.poll_interval_seconds
+        if not addresses:
+            return {}
+        query = select(Inbox.address, Inbox.state, Inbox.poll_interval_seconds).where(Inbox.address.in_(addresses))
+        with session_scope(self.runtime.engine) as session:
+            return {address: interval or default for address, state, interval in session.exec(query)
+                    if state in SYNCED_STATES}
+
     def _add(self, address: str, interval: int, immediately: bool) -> None:
         jitter = max(1, interval // 10)
         start = self.now() + timedelta(seconds=1) if immediately else None
         self.scheduler.add_job(self.run_pass, "interval", seconds=interval, jitter=jitter, args=[address],
                                id=_job_id(address), next_run_time=start, replace_existing=True)
         self._intervals[address] = interval
-        log.info("scheduled %s every %ss", address, interval)
+        log.debug("scheduled %s every %ss", address, interval)
 
     def _remove(self, address: str) -> None:
         self._intervals.pop(address, None)
@@ -97,18 +144,33 @@ class Daemon:
             pass
 
     def run_pass(self, address: str) -> None:
-        """The scheduled job. Honours the inbox's backoff; never raises into the scheduler."""
+        """The scheduled job: only with the lease (renewed first), honouring the backoff; never raises."""
+        with self._lock:
+            if address not in self._held or address in self._in_flight:
+                return
+            self._in_flight.add(address)
         try:
-            with session_scope(self.runtime.engine) as session:
-                inbox = get_inbox(session, address)
-                forced = address in self._forced
-                self._forced.discard(address)
-                if inbox is None or (not forced and inbox.backoff_until and inbox.backoff_until > self.now()):
-                    return
-            sync_inbox(address, engine=self.runtime.engine, settings=self.runtime.settings,
-                       open_gateway=self.runtime.open_gateway, now=self.now)
+            if not self.leases.renew_one(address):
+                log.warning("lease of %s was taken over by another daemon; leaving it", address)
+                with self._lock:
+                    self._held.discard(address)
+                return
+            self._pass(address)
         except Exception:  # noqa: BLE001 — the daemon outlives any one inbox's trouble
             log.exception("pass over %s failed", address)
+        finally:
+            with self._lock:
+                self._in_flight.discard(address)
+
+    def _pass(self, address: str) -> None:
+        with session_scope(self.runtime.engine) as session:
+            inbox = get_inbox(session, address)
+            forced = address in self._forced
+            self._forced.discard(address)
+            if inbox is None or (not forced and inbox.backoff_until and inbox.backoff_until > self.now()):
+                return
+        sync_inbox(address, engine=self.runtime.engine, settings=self.runtime.settings,
+                   open_gateway=self.runtime.open_gateway, now=self.now)
 
     # ---- hooks for the admin endpoint ------------------------------------------------------
 
@@ -122,6 +184,7 @@ class Daemon:
     def sync_now(self, address: str) -> None:
         job = self.scheduler.get_job(_job_id(address))
         if job is None:
-            raise LookupError(f"{address} is not scheduled (paused, needs re-authorisation, or unknown)")
+            raise LookupError(f"{address} is not scheduled by this daemon (paused, needs re-authorisation, "
+                              "synced by another daemon, or unknown)")
         self._forced.add(address)
         job.modify(next_run_time=self.now())
