@@ -13,7 +13,7 @@ from connector.store.db import session_scope
 from connector.store.inboxes import add_inbox, get_inbox
 from connector.store.models import Credential
 from connector.store.service_accounts import domain_of, replace_grant
-from oauth.vault import Vault, VaultError
+from oauth.vault import Vault, VaultError, open_vault
 
 REAUTH_STATES = ("needs_reauth", "error")
 
@@ -27,17 +27,21 @@ class AccountMismatch(CommandError):
 
 
 def require_vault(runtime: Runtime) -> Vault:
-    """The vault, proven able to open what is already stored (a wrong key must stop us, not re-consent)."""
+    """The vault, proven able to open what is already stored (a wrong key must stop us, not re-consent).
+
+    With grants stored, a missing key file is an error rather than a fresh key: a new key would
+    only hide the loss until every inbox failed.
+    """
+    settings = runtime.settings
+    with session_scope(runtime.engine) as session:
+        sample = (session.exec(select(Credential.secret_ciphertext)).first()
+                  or session.exec(select(ServiceAccountKey.secret_ciphertext)).first())
     try:
-        vault = runtime.vault
-        with session_scope(runtime.engine) as session:
-            sample = (session.exec(select(Credential.secret_ciphertext)).first()
-                      or session.exec(select(ServiceAccountKey.secret_ciphertext)).first())
         if sample is not None:
-            vault.open(sample)
+            open_vault(settings.token_encryption_key, settings.data_dir, create=False).open(sample)
+        return runtime.vault
     except VaultError as exc:
         raise CommandError(str(exc)) from None
-    return vault
 
 
 def gateway_for(runtime: Runtime, credentials: Any) -> GmailGateway:

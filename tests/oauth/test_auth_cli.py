@@ -100,6 +100,8 @@ def test_a_missing_key_file_is_not_silently_replaced_by_status(env, sandbox, cap
     answer = status(env, capsys)
     assert "no encryption key" in answer["encryption_key"] and answer["inboxes"][0]["credential"] == "unreadable"
     assert not key.exists()
+    assert cli(env, "inboxes", "add", FACTURATION, "--credentials", user_file(sandbox, FACTURATION)) == 1
+    assert "no encryption key" in capsys.readouterr().err and not key.exists()
 
 
 def test_revoke_tells_google_then_forgets_the_grant(env, sandbox, capsys):

@@ -183,6 +183,36 @@ def test_consent_again_revives_an_inbox_that_needed_it_and_keeps_its_cursor(env,
         assert bytes(stored_credential(session, inbox).secret_ciphertext) != first
 
 
+def test_after_consent_again_the_sync_resumes_from_its_cursor_without_duplicates(env, sandbox, browser):
+    from connector import demo_mail
+    from jobs.sync_inbox import sync_inbox
+
+    runtime = runtime_of(env, sandbox)
+
+    def sync():
+        return sync_inbox(SUPPORT, engine=runtime.engine, settings=runtime.settings,
+                          open_gateway=runtime.open_gateway)
+
+    person = browser(SUPPORT)
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    assert auth_add(env, sandbox) == 0
+    assert sync().imported == 1
+    sandbox.core.oauth.revoke_mailbox(SUPPORT)          # the person removed the app's access
+    sandbox.core.oauth.expire_access(SUPPORT)
+    assert sync().error_kind == "auth_revoked"
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 2))
+    assert sync().mode == "skipped"                     # needs_reauth: nothing is tried until consent
+    with session_scope(runtime.engine) as session:
+        cursor = get_inbox(session, SUPPORT).history_id
+    assert auth_add(env, sandbox) == 0
+    person.join()
+    report = sync()
+    assert report.ok and report.mode == "incremental" and report.imported == 1
+    with session_scope(runtime.engine) as session:
+        assert get_inbox(session, SUPPORT).history_id != cursor
+    assert sync().imported == 0
+
+
 def test_a_wrong_encryption_key_stops_before_any_consent(env, sandbox, browser, monkeypatch, capsys):
     person = browser(SUPPORT)
     assert auth_add(env, sandbox) == 0
