@@ -1,9 +1,9 @@
 """Admin actions and lists: sync/pause/resume an inbox, recover/delete held-back mail, read tickets."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from connector.admin.schemas import InboxAction, SuspendedAction, SuspendedRow, TicketDetail, TicketRow
@@ -16,6 +16,8 @@ from jobs.recover import recover as recover_mail
 
 router = APIRouter()
 _NOT_FOUND = {404: {"description": "no such inbox, ticket or held-back mail"}}
+# Ids are 64-bit row ids: a larger number is a 422, not an overflow inside the database driver.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def done(request: Request, result) -> Response:
@@ -71,7 +73,7 @@ def list_suspended(request: Request, state: Literal["suspended", "recovered", "d
 
 
 @router.post("/suspended/{suspended_id}/recover", response_model=SuspendedAction, responses=_NOT_FOUND)
-def recover(suspended_id: int, request: Request) -> Response:
+def recover(suspended_id: RowId, request: Request) -> Response:
     """Release held-back mail: it becomes a ticket (or a comment) with the hold-back rules bypassed."""
     runtime = request.app.state.runtime
     outcome = recover_mail(runtime.engine, runtime.settings, suspended_id)
@@ -81,7 +83,7 @@ def recover(suspended_id: int, request: Request) -> Response:
 
 
 @router.post("/suspended/{suspended_id}/delete", response_model=SuspendedAction, responses=_NOT_FOUND)
-def delete(suspended_id: int, request: Request) -> Response:
+def delete(suspended_id: RowId, request: Request) -> Response:
     """Dismiss held-back mail; its raw bytes stay stored."""
     with session_scope(request.app.state.runtime.engine) as session:
         if not delete_suspended(session, suspended_id):
@@ -96,7 +98,7 @@ def list_tickets(request: Request) -> list[dict]:
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail, responses=_NOT_FOUND)
-def show_ticket(ticket_id: int, request: Request) -> dict:
+def show_ticket(ticket_id: RowId, request: Request) -> dict:
     with read_session(request.app.state.runtime) as session:
         detail = ticket_detail(session, ticket_id)
     if detail is None:

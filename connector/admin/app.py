@@ -34,6 +34,9 @@ class DaemonHooks(Protocol):
 _bearer = HTTPBearer(auto_error=False, description="ADMIN_TOKEN; the dashboard also accepts its cookie")
 
 
+UNAUTHORISED = {401: {"description": "missing or wrong admin token"}}
+
+
 def require_admin(request: Request, _credentials=Depends(_bearer)) -> None:
     request.app.state.auth.require(request)
 
@@ -47,8 +50,7 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
     app.state.usage = usage if usage is not None else getattr(runtime, "usage", None)
     app.add_api_route("/healthz", _healthz, methods=["GET"], response_model=Health,
                       responses={503: {"model": Health}}, summary="liveness: database and scheduler")
-    protected = APIRouter(dependencies=[Depends(require_admin)],
-                          responses={401: {"description": "missing or wrong admin token"}})
+    protected = APIRouter(dependencies=[Depends(require_admin)], responses=UNAUTHORISED)
     protected.add_api_route("/status", _status, methods=["GET"], response_model=Status,
                             summary="what every inbox is doing, from the database")
     protected.add_api_route("/openapi.json", lambda: JSONResponse(app.openapi()), methods=["GET"],
@@ -56,8 +58,9 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
     app.include_router(protected)
     from connector.admin import actions, dashboard, metrics
 
-    app.include_router(actions.router, dependencies=[Depends(require_admin)])
-    app.include_router(metrics.router(runtime, daemon, app.state.usage), dependencies=[Depends(require_admin)])
+    app.include_router(actions.router, dependencies=[Depends(require_admin)], responses=UNAUTHORISED)
+    app.include_router(metrics.router(runtime, daemon, app.state.usage), dependencies=[Depends(require_admin)],
+                       responses=UNAUTHORISED)
     app.include_router(dashboard.router)  # checks auth itself: it also accepts ?token= once
     return app
 
