@@ -61,7 +61,7 @@ def run(raw: bytes, ctx: Tickets | None = None, **kw):
 
 
 def test_steps_are_in_the_agreed_order_and_documented():
-    assert [s.__name__ for s in STEPS] == ["refuse_own_addresses", "dedupe", "find_existing_ticket",
+    assert [s.__name__ for s in STEPS] == ["recognise_forwarding_mail", "refuse_own_addresses", "dedupe", "find_existing_ticket",
                                            "handle_machine_mail", "loop_guard", "pick_requester", "build_comment"]
     assert all(s.__doc__ for s in STEPS)
 
