@@ -62,9 +62,10 @@ def claim(engine: Engine, outgoing_id: int, now: datetime, attachments_dir: Path
         session.add(row)
         inbox = session.get(Inbox, row.inbox_id) if row.inbox_id is not None else None
         recipients = tuple(a for a in (row.to_addresses + "," + row.cc_addresses).split(",") if a)
+        reply = reply_of(row, load_attachments(row, attachments_dir))
         return Claimed(row.id, row.inbox_id, inbox.address if inbox else None,
                        inbox is not None and inbox.address == row.from_address, row.from_address, recipients,
-                       row.message_id, row.gmail_thread_id, maybe_sent, reply_of(row, load_attachments(row, attachments_dir)))
+                       row.message_id, row.gmail_thread_id, maybe_sent, reply)
 
 
 def record_sent(engine: Engine, outgoing_id: int, now: datetime, transport: str, gmail_id: str | None = None,

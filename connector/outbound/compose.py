@@ -105,7 +105,11 @@ def compose_reply(reply: Reply) -> bytes:
     return msg.as_bytes()
 
 
-class ReplyTooLarge(ValueError):
+class ReplyError(ValueError):
+    """A reply that cannot be queued; the message says why, and nothing was stored."""
+
+
+class ReplyTooLarge(ReplyError):
     """The composed reply is over Gmail's sending limit; nothing was queued."""
 
 

@@ -10,8 +10,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from connector.outbound.caps import SEND_CAP_WINDOW, daily_send_cap
-from connector.outbound.compose import (MAX_MESSAGE_BYTES, Reply, ReplyAttachment, capped_references,
+from connector.outbound.compose import (MAX_MESSAGE_BYTES, Reply, ReplyAttachment, ReplyError, capped_references,
                                         check_size, compose_reply, new_message_id, reply_subject)
+from connector.outbound.compose import ReplyTooLarge  # noqa: F401  (re-exported: queue_reply raises it)
 from connector.store.attachment_files import write_attachment
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.models import Comment, Inbox, StoredAttachment, Ticket, TicketThread
@@ -20,10 +21,6 @@ from connector.store.types import iso_utc, utcnow
 
 # parse_mail invents ids for mail without one; they were never on the wire, so never reference them.
 _SYNTHETIC_SUFFIX = "@generated.invalid"
-
-
-class ReplyError(ValueError):
-    """A reply that cannot be queued; the message says why, and nothing was stored."""
 
 
 class UnknownTicket(ReplyError, LookupError):

@@ -30,7 +30,8 @@ def engine(tmp_path):
 
 def _ticket(session, received_at="support@masociete.com", thread="t-1", inbox=True, ids=("c1@x", "c2@x")) -> int:
     box = add_inbox(session, "support@masociete.com", now=NOW) if inbox else None
-    ticket = Ticket(subject="Cannot log in", status="open", requester_name="Claire", requester_email="claire@example.org",
+    ticket = Ticket(subject="Cannot log in", status="open", requester_name="Claire",
+                    requester_email="claire@example.org",
                     inbox_id=box.id if box else None, received_at_address=received_at, gmail_thread_id=thread)
     session.add(ticket)
     session.flush()
@@ -43,8 +44,9 @@ def _ticket(session, received_at="support@masociete.com", thread="t-1", inbox=Tr
 def test_reply_is_stored_with_from_to_subject_and_threading(engine, tmp_path):
     with session_scope(engine) as session:
         ticket_id = _ticket(session)
-        session.add(Comment(ticket_id=ticket_id, author_email="support@masociete.com", message_id="ours-1@masociete.com",
-                            direction="outbound", created_at=NOW + timedelta(minutes=5)))
+        session.add(Comment(ticket_id=ticket_id, author_email="support@masociete.com",
+                            message_id="ours-1@masociete.com", direction="outbound",
+                            created_at=NOW + timedelta(minutes=5)))
         session.add(Comment(ticket_id=ticket_id, author_email="ooo@example.org", message_id="auto@x", public=False,
                             created_at=NOW + timedelta(minutes=6)))
         row = queue_reply(session, ticket_id, "Try again now.", now=NOW, attachments_dir=tmp_path / "att")
@@ -98,7 +100,8 @@ def test_private_note_is_a_private_comment_and_never_due(engine, tmp_path):
     with session_scope(engine) as session:
         note = session.exec(select(Comment).where(Comment.message_id == row.message_id)).one()
         assert (note.public, note.direction, note.body_text) == (False, "outbound", "Customer called, see CRM.")
-        assert session.exec(select(StoredAttachment.filename).where(StoredAttachment.comment_id == note.id)).all() == ["n.txt"]
+        files = session.exec(select(StoredAttachment.filename).where(StoredAttachment.comment_id == note.id))
+        assert files.all() == ["n.txt"]
         assert session.get(Ticket, ticket_id).status == "open", "a note does not change the ticket's status"
 
 
@@ -128,3 +131,9 @@ def test_reply_threads_in_the_mailbox_it_is_sent_from(engine, tmp_path):
         session.add(TicketThread(ticket_id=ticket_id, inbox_id=1, gmail_thread_id="t-9"))
         row = queue_reply(session, ticket_id, "Hello", now=NOW, attachments_dir=tmp_path)
     assert row.gmail_thread_id == "t-9"
+
+
+def test_every_refusal_is_a_reply_error_callers_can_catch_once():
+    from connector.store.outbound import ReplyTooLarge as Exported
+
+    assert issubclass(Exported, ReplyError) and issubclass(UnknownTicket, ReplyError)

@@ -70,7 +70,8 @@ def test_reply_goes_out_in_the_ticket_thread_and_the_answer_reopens_the_ticket(r
     assert _ticket_count(runtime) == 1 and len(_comments(runtime, ticket_id)) == 2, "it creates nothing"
 
     # The customer's client keeps In-Reply-To only: our recorded Message-ID still finds the ticket.
-    sandbox.core.send(CUSTOMER, customer_writes("Re: Cannot log in", "It works, thanks!", in_reply_to=f"<{row.message_id}>"))
+    answer = customer_writes("Re: Cannot log in", "It works, thanks!", in_reply_to=f"<{row.message_id}>")
+    sandbox.core.send(CUSTOMER, answer)
     sync(runtime)
     assert _ticket_count(runtime) == 1
     assert _comments(runtime, ticket_id)[-1].body_text.startswith("It works")
