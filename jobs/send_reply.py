@@ -130,13 +130,13 @@ def _check_send_as(gateway: GmailGateway, claimed: Claimed) -> None:
 
 
 def _via_relay(runtime, claimed: Claimed, when: datetime, outbound: Outbound) -> str:
+    if outbound.relay is None:
+        raise SendRefused(f"{claimed.from_address} is not a connected Gmail inbox and SMTP_RELAY_URL is not set")
     with session_scope(runtime.engine) as session:
         refusal = outgoing_refusal(session, claimed.from_address)
     if refusal:
         # Not a failure of the reply: it goes out once the address is verified (retried with backoff).
         raise RelayTemporary(refusal)
-    if outbound.relay is None:
-        raise SendRefused(f"{claimed.from_address} is not a connected Gmail inbox and SMTP_RELAY_URL is not set")
     raw = compose_reply(replace(claimed.reply, date=when))
     if outbound.dkim is not None:
         raw = sign(raw, outbound.dkim, claimed.from_address.rpartition("@")[2])

@@ -232,3 +232,9 @@ def test_relay_url_parsing_keeps_the_password_out_of_sight():
     assert "p@ss" not in repr(config) and "p@ss" not in config.describe()
     with pytest.raises(ValueError, match="SMTP_RELAY_URL"):
         RelayConfig.from_url("http://relay.example.com")
+
+
+def test_without_a_relay_a_reply_from_an_address_gmail_cannot_send_fails_clearly(runtime):
+    outgoing_id = _queue(runtime, _forwarded_ticket(runtime))
+    assert send_pending(runtime, outbound=Outbound()).failed == 1
+    assert "SMTP_RELAY_URL is not set" in outgoing(runtime, outgoing_id).last_error
