@@ -130,7 +130,8 @@ def ensure_forwarding(runtime: Runtime, external: str, *, method: str | None = N
         plan, made_filter = converge(runtime, gateway, row, status, repair=True, now=now(), method=method)
     finally:
         _close(gateway)
-    steps = guided_steps(row.external_address, row.support_address) if method == "guided" and status != "accepted" else []
+    guided = method == "guided" and status != "accepted"
+    steps = guided_steps(row.external_address, row.support_address) if guided else []
     return SetupReport(row.external_address, row.support_address, plan.state, method, plan.reason, created,
                        made_filter, steps)
 
@@ -151,7 +152,8 @@ def _ensure_address(gateway: GmailGateway, row: ExternalAddress, method: str | N
     return created.verification_status, True, "service_account"
 
 
-def _each(runtime: Runtime, wanted_states: tuple[str, ...], repair: bool, now: Callable[[], datetime]) -> dict[str, str]:
+def _each(runtime: Runtime, wanted_states: tuple[str, ...], repair: bool,
+          now: Callable[[], datetime]) -> dict[str, str]:
     with session_scope(runtime.engine) as session:
         externals = [r.external_address for r in list_addresses(session, wanted_states)]
     results: dict[str, str] = {}

@@ -27,7 +27,8 @@ def register(sub) -> None:
                      help="Workspace: add the forwarding address through the API (domain-wide delegation)")
     how.add_argument("--guided", dest="method", action="store_const", const="guided",
                      help="consumer Gmail: print the steps to add it in Gmail's settings, then watch")
-    setup.add_argument("--criteria", metavar="QUERY", help="Gmail search for the mail to forward (default: to:EXTERNAL)")
+    setup.add_argument("--criteria", metavar="QUERY",
+                       help="Gmail search for the mail to forward (default: to:EXTERNAL)")
     setup.add_argument("--disposition", choices=DISPOSITIONS, help="what happens to the Gmail copy")
     setup.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                        help="keep watching this long for the confirmation and acceptance")
@@ -57,7 +58,9 @@ def _setup(args, settings) -> int:
           + ("; forwarding filter created" if report.created_filter else ""))
     for number, step in enumerate(report.steps, 1):
         print(f"  {number}. {step}")
-    state = _watch(runtime, report.external, args.wait) if args.wait and report.state == states.AWAITING else report.state
+    state = report.state
+    if args.wait and state == states.AWAITING:
+        state = _watch(runtime, report.external, args.wait)
     if state == states.AWAITING:
         print("waiting for Google's confirmation: the daemon checks every 30 seconds; "
               "`gmail-connector forwarding status` shows the code and link once the mail arrives")

@@ -90,3 +90,17 @@ def test_mail_that_crossed_two_forwards_is_flagged_on_its_ticket(world):
 
     [ticket] = tickets(world)
     assert ticket["group"] == "Billing" and "multi_forward" in ticket["flags"]
+
+
+def test_guided_setup_prints_gmails_steps_and_verify_refuses_before_setup(world, cli, capsys):
+    from tests.forwarding.conftest import CONSUMER
+
+    assert cli("addresses", "add", CONSUMER, "--group", "Support") == 0
+    world.connect(CONSUMER)
+    assert cli("forwarding", "verify", CONSUMER, "--timeout", "1") == 1
+    assert "forwarding setup" in capsys.readouterr().err
+    assert cli("forwarding", "setup", CONSUMER, "--guided") == 0
+    out = capsys.readouterr().out
+    assert "awaiting_confirmation (guided)" in out and "  3. Enter particulier@helpdesk.example.com" in out
+    assert cli("forwarding", "setup", CONSUMER, "--service-account") == 1
+    assert "--guided" in capsys.readouterr().err
