@@ -50,7 +50,8 @@ class Runtime:
                 domain_key.secret_ciphertext if domain_key is not None else None)
         if ciphertext is None:
             raise AuthRevoked(_no_grant_text(address, kind))
-        info = self.vault.open(ciphertext)
+        # A grant is stored, so a missing key file is an error; a fresh key could never open it.
+        info = open_vault(self.settings.token_encryption_key, self.settings.data_dir, create=False).open(ciphertext)
         try:
             if kind == "service_account":
                 return impersonate(info, address, self.token_uri)
@@ -60,7 +61,10 @@ class Runtime:
 
     def open_gateway(self, address: str) -> GmailGateway:
         """A fresh adapter per pass: httplib2 connections are not shared between threads."""
-        credentials = self.credentials_for(address)
+        return self.gateway_for(self.credentials_for(address))
+
+    def gateway_for(self, credentials) -> GmailGateway:
+        """The Gmail port for any google-auth credentials (also ones not stored yet, during consent)."""
         if self.gateway_factory is not None:
             return self.gateway_factory(credentials, self.settings)
         from connector.gmail.google import GoogleGmail

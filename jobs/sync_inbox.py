@@ -19,6 +19,7 @@ from connector.settings import Settings
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox, record_failure, record_success
 from connector.store.types import utcnow
+from oauth.vault import VaultError
 from jobs.fetching import import_ids, listing_for_backfill, listing_for_resync
 from jobs.process_mail import Outcomes, Route, pending_ids, process_pending
 
@@ -139,6 +140,8 @@ def describe_error(exc: Exception, address: str) -> tuple[str, str]:
                                 f"gmail-connector auth add {address} --client-secrets client_secret.json")
     if isinstance(exc, InsufficientScope):
         return "insufficient_scope", f"{exc} — grant the missing access: gmail-connector auth add {address}"
+    if isinstance(exc, VaultError):
+        return "encryption_key", str(exc)
     if isinstance(exc, RateLimited):
         return "rate_limited", str(exc)
     if isinstance(exc, GmailError):

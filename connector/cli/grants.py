@@ -45,12 +45,8 @@ def require_vault(runtime: Runtime) -> Vault:
 
 
 def gateway_for(runtime: Runtime, credentials: Any) -> GmailGateway:
-    """The Gmail port for credentials not stored yet, built the way `Runtime.open_gateway` builds it."""
-    if runtime.gateway_factory is not None:
-        return runtime.gateway_factory(credentials, runtime.settings)
-    from connector.gmail.google import GoogleGmail
-
-    return GoogleGmail.from_credentials(credentials, runtime.settings)
+    """The Gmail port for credentials not stored yet."""
+    return runtime.gateway_for(credentials)
 
 
 def confirm_account(runtime: Runtime, credentials: Any, address: str) -> Profile:
