@@ -5,9 +5,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from connector.admin.deps import read_session
-from connector.admin.render import render_dashboard
+from connector.admin.render import RECENT_TICKETS, render_dashboard
+from connector.admin.sections import recent_tickets
 from connector.admin.status import build_status
-from connector.store.queries import ticket_rows
 from connector.store.suspended import suspended_rows
 from connector.store.types import utcnow
 
@@ -40,7 +40,7 @@ def dashboard(request: Request, token: str | None = None) -> Response:
     now = utcnow()
     with read_session(runtime) as session:
         status = build_status(session, now, daemon, request.app.state.usage)
-        held, tickets = suspended_rows(session), ticket_rows(session)
+        held, tickets = suspended_rows(session), recent_tickets(session, RECENT_TICKETS)
     page = render_dashboard(status, held, tickets, now, can_sync=daemon is not None)
     return HTMLResponse(page, headers=SECURITY_HEADERS)
 

@@ -10,6 +10,7 @@ from connector.admin.words import age_words, duration_words, when_words
 
 REFRESH_SECONDS = 30
 RECENT_TICKETS = 20
+HELD_BACK_SHOWN = 100   # the rest stay one click away in /suspended; a page of thousands helps nobody
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#f6f7f9;color:#1f2430}
 header{background:#1f2430;color:#fff;padding:14px 24px}header h1{margin:0;font-size:18px}
@@ -36,7 +37,7 @@ def render_dashboard(status: dict, suspended: list[dict], tickets: list[dict], n
              "<h2>Forwarded external addresses</h2>", forwarding_table(status.get("external_addresses", []), now),
              "<h2>Held-back mail</h2>", _chips(status["suspended_by_kind"]), _suspended_table(suspended, now),
              "<h2>Outgoing mail</h2>", outgoing_summary(status.get("outgoing") or {"by_state": {}}, now),
-             "<h2>Tickets</h2>", _chips(status["tickets_by_status"]), _ticket_table(tickets[:RECENT_TICKETS], now),
+             "<h2>Tickets</h2>", _chips(status["tickets_by_status"]), _ticket_table(tickets[:RECENT_TICKETS], now, status["totals"]["tickets"]),
              "</main></body></html>"]
     return "\n".join(parts)
 
@@ -133,16 +134,20 @@ def _next_run(state: str, next_run: datetime | None, now: datetime) -> str:
 def _suspended_table(rows: list[dict], now: datetime) -> str:
     if not rows:
         return '<p class="muted">Nothing held back.</p>'
+    more = (f'<p class="muted">The {HELD_BACK_SHOWN} newest of {len(rows)}; all of them: '
+            f"<code>GET /suspended</code> or <code>gmail-connector suspended list</code></p>"
+            if len(rows) > HELD_BACK_SHOWN else "")
+    rows = rows[:HELD_BACK_SHOWN]
     lines = ["<table><tr><th>Received</th><th>From</th><th>Subject</th><th>Why held back</th><th></th></tr>"]
     for row in rows:
         actions = _button(f"/suspended/{int(row['id'])}/recover", "Recover") + " " + \
             _button(f"/suspended/{int(row['id'])}/delete", "Delete")
         lines.append(f"<tr><td>{moment(row['received_at'], now)}</td><td>{escape(row['from'])}</td>"
                      f"<td>{escape(row['subject'])}</td><td>{escape(row['reason'])}</td><td>{actions}</td></tr>")
-    return "".join(lines) + "</table>"
+    return "".join(lines) + "</table>" + more
 
 
-def _ticket_table(rows: list[dict], now: datetime) -> str:
+def _ticket_table(rows: list[dict], now: datetime, total: int) -> str:
     if not rows:
         return '<p class="muted">No tickets yet.</p>'
     lines = ["<table><tr><th>#</th><th>Subject</th><th>Requester</th><th>Status</th><th>Inbox</th>"
@@ -152,4 +157,6 @@ def _ticket_table(rows: list[dict], now: datetime) -> str:
         lines.append(f"<tr><td>{int(row['id'])}</td><td>{escape(row['subject'])}</td><td>{escape(requester)}</td>"
                      f"<td>{escape(row['status'])}</td><td>{escape(row['inbox'] or '')}</td>"
                      f"<td>{moment(row['created_at'], now)}</td></tr>")
-    return "".join(lines) + "</table>"
+    more = (f'<p class="muted">The {len(rows)} newest of {total}; all of them: <code>GET /tickets</code></p>'
+            if total > len(rows) else "")
+    return "".join(lines) + "</table>" + more

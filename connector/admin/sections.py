@@ -7,7 +7,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from connector.store.forwarding_models import ExternalAddress
-from connector.store.models import Inbox
+from connector.store.models import Inbox, Ticket
 from connector.store.outbound_models import OutgoingMail
 from connector.store.types import iso_utc
 
@@ -60,3 +60,12 @@ def sync_errors_by_kind(session: Session) -> dict[str, int]:
         kind = error.partition(":")[0].strip() or "unknown"
         counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def recent_tickets(session: Session, limit: int) -> list[dict[str, Any]]:
+    """The newest tickets for the dashboard, without counting comments over every ticket ever made."""
+    query = (select(Ticket, Inbox.address).outerjoin(Inbox, Inbox.id == Ticket.inbox_id)
+             .order_by(Ticket.id.desc()).limit(limit))
+    return [{"id": t.id, "subject": t.subject, "status": t.status, "inbox": address,
+             "requester": {"name": t.requester_name, "email": t.requester_email},
+             "created_at": iso_utc(t.created_at)} for t, address in session.exec(query)]

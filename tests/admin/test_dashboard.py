@@ -71,3 +71,17 @@ def test_ages_in_words():
     assert when_words(NOW + timedelta(seconds=30), NOW) == "in 30 seconds"
     assert when_words(NOW - timedelta(minutes=3), NOW) == "3 minutes ago"
     assert (when_words(None, NOW), when_words(NOW, NOW)) == ("not scheduled", "now")
+
+
+def test_long_lists_are_cut_with_a_pointer_to_the_rest():
+    status = {"version": "0.1.0", "generated_at": "2024-05-01T12:00:00Z", "uptime_seconds": None,
+              "scheduler": "not_attached", "suspended_by_kind": {"loop": 150}, "tickets_by_status": {"new": 500},
+              "totals": {"inboxes": 0, "needs_reauth": 0, "imported_last_24h": 0, "imported_total": 0,
+                         "suspended": 150, "tickets": 500}, "inboxes": []}
+    held = [{"id": n, "received_at": None, "from": "a@example.com", "subject": f"s{n}", "reason": "loop",
+             "kind": "loop"} for n in range(150)]
+    tickets = [{"id": n, "subject": f"t{n}", "status": "new", "inbox": None, "created_at": None,
+                "requester": {"name": "", "email": "a@example.com"}} for n in range(20)]
+    page = render_dashboard(status, held, tickets, NOW, can_sync=False)
+    assert page.count("/recover") == 100 and "The 100 newest of 150" in page
+    assert "The 20 newest of 500" in page and "<code>GET /tickets</code>" in page
