@@ -69,6 +69,9 @@ class Settings:
     inbound_max_bytes: int = 35 * 1024 * 1024
     token_encryption_key: str = field(default="", repr=False)
     dns_resolver: str = ""
+    smtp_relay_url: str = field(default="", repr=False)      # may hold a password
+    dkim_selector: str = ""
+    dkim_private_key_file: str = ""
     lease_ttl_seconds: int = 90
 
     def __post_init__(self) -> None:
@@ -98,7 +101,8 @@ class Settings:
         for key, name in (("DATABASE_URL", "database_url"), ("GMAIL_API_ENDPOINT", "gmail_api_endpoint"),
                           ("IMPORTED_LABEL", "imported_label"), ("ADMIN_TOKEN", "admin_token"),
                           ("INBOUND_DOMAIN", "inbound_domain"), ("TOKEN_ENCRYPTION_KEY", "token_encryption_key"),
-                          ("DNS_RESOLVER", "dns_resolver")):
+                          ("DNS_RESOLVER", "dns_resolver"), ("SMTP_RELAY_URL", "smtp_relay_url"),
+                          ("DKIM_SELECTOR", "dkim_selector"), ("DKIM_PRIVATE_KEY_FILE", "dkim_private_key_file")):
             if get(key):
                 kwargs[name] = get(key, "").strip()
         if get("LOG_LEVEL"):
@@ -116,13 +120,16 @@ class Settings:
         for key, name in (("ADMIN_BIND", "admin_bind"), ("SMTP_INBOUND_BIND", "smtp_inbound_bind")):
             if get(key):
                 kwargs[name] = _bind(key, get(key, ""))
+        relay = str(kwargs.get("smtp_relay_url", ""))
+        if relay and not relay.startswith(("smtp://", "smtps://")):
+            raise SettingsError("SMTP_RELAY_URL must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)")
         if kwargs.get("gmail_api_endpoint"):
             kwargs["gmail_api_endpoint"] = str(kwargs["gmail_api_endpoint"]).rstrip("/")
         return cls(**kwargs)  # type: ignore[arg-type]
 
     def describe(self) -> dict[str, str]:
         """The settings for display, with secrets masked (never print a token or key)."""
-        secret = {"admin_token", "token_encryption_key"}
+        secret = {"admin_token", "token_encryption_key", "smtp_relay_url"}
         shown: dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)

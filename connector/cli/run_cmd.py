@@ -47,11 +47,23 @@ def _stop_event(duration: float | None) -> threading.Event:
     return stop
 
 
+def periodic_jobs(runtime: Runtime):
+    """The plain-function jobs the daemon runs beside the per-inbox syncs."""
+    from jobs.daemon import PeriodicJob
+    from jobs.forwarding import check_forwarding, recheck_forwarding_daily
+    from jobs.send_reply import send_pending
+
+    return [PeriodicJob("send-replies", 15, lambda: send_pending(runtime)),
+            PeriodicJob("forwarding-check", 30, lambda: check_forwarding(runtime)),
+            PeriodicJob("forwarding-recheck", 86400, lambda: recheck_forwarding_daily(runtime))]
+
+
 def serve(runtime: Runtime, stop: threading.Event, on_tick=None, tick_seconds: float = 1.0) -> int:
-    """Start scheduler and admin endpoint, wait for `stop`, shut down cleanly; returns exit status."""
+    """Start scheduler, SMTP receiver and admin endpoint; wait for `stop`; shut down cleanly."""
     from connector.admin.app import create_app
     from connector.admin.auth import check_bind_allowed
     from connector.admin.server import AdminServer, AdminServerError
+    from connector.inbound.server import InboundServer
     from jobs.daemon import Daemon
 
     host, port = runtime.settings.admin_bind
@@ -59,24 +71,33 @@ def serve(runtime: Runtime, stop: threading.Event, on_tick=None, tick_seconds: f
         check_bind_allowed(host, runtime.settings.admin_token)
     except ValueError as exc:
         raise CommandError(str(exc), status=2) from None
-    daemon = Daemon(runtime)
-    daemon.start()
+    daemon = Daemon(runtime, periodic=periodic_jobs(runtime))
+    inbound = InboundServer(runtime)
     admin = AdminServer(create_app(runtime, daemon), host, port)
+    started = []
     try:
-        admin.start()
+        for part in (daemon, inbound, admin):
+            part.start()
+            started.append(part)
     except (OSError, AdminServerError) as exc:
-        daemon.stop(wait=False)
-        raise CommandError(f"cannot serve the admin endpoint on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+        _stop_all(started)
+        raise CommandError(f"cannot start: {getattr(exc, 'strerror', None) or exc}") from None
+    print(f"SMTP receiver: {inbound.host}:{inbound.port}", flush=True)
     print(f"admin page: http://{host}:{admin.port}/", flush=True)
     try:
         while not stop.wait(tick_seconds):
             if on_tick:
                 on_tick()
     finally:
-        log.info("stopping: letting passes in flight finish")
-        admin.stop()
-        daemon.stop(wait=True)
+        log.info("stopping: letting work in flight finish")
+        _stop_all(started)
     return 0
+
+
+def _stop_all(parts) -> None:
+    """Newest first: stop taking requests and mail before the scheduler waits for its passes."""
+    for part in reversed(parts):
+        part.stop()       # the daemon's stop waits for passes in flight
 
 
 def _run(args, settings: Settings) -> int:

@@ -7,7 +7,8 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from connector.mail.decision import AddComment, CreateTicket, Decision, NewComment, Skip, Suspend, Trace
+from connector.mail.decision import (AddComment, AnyDecision, CreateTicket, ForwardingMail, NewComment, Skip, Suspend,
+                                     Trace)
 from connector.store.attachment_files import write_attachment
 from connector.store.models import Comment, RawMail, StoredAttachment, SuspendedMail, Ticket, TicketThread
 from connector.store.types import utcnow
@@ -19,7 +20,7 @@ class UnknownTicket(LookupError):
     """The decision names a ticket that no longer exists."""
 
 
-def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace | Decision,
+def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace | AnyDecision,
                    attachments_dir: Path, now: datetime | None = None) -> str:
     """Carry out the decision and mark the raw mail processed; returns the readable outcome.
 
@@ -35,6 +36,11 @@ def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace
         outcome = _suspend(session, raw_mail, decision, now)
     elif isinstance(decision, Skip):
         outcome = f"skipped: {decision.reason}"
+    elif isinstance(decision, ForwardingMail):
+        # Imported late: the forwarding store builds on this module (it suspends through it).
+        from connector.store.addresses import apply_forwarding_mail
+
+        return apply_forwarding_mail(session, raw_mail, decision, now)
     else:
         raise TypeError(f"not a decision: {type(decision).__name__}")
     raw_mail.state, raw_mail.outcome, raw_mail.processed_at, raw_mail.error = "processed", outcome, now, None

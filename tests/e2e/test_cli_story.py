@@ -30,7 +30,8 @@ def sandbox(tmp_path):
 @pytest.fixture
 def env(tmp_path, sandbox, monkeypatch):
     values = {"DATA_DIR": str(tmp_path / "data"), "GMAIL_API_ENDPOINT": sandbox.url, "LOG_LEVEL": "WARNING",
-              "ADMIN_BIND": "127.0.0.1:0", "POLL_INTERVAL_SECONDS": "1"}
+              "ADMIN_BIND": "127.0.0.1:0", "POLL_INTERVAL_SECONDS": "1",
+              "SMTP_INBOUND_BIND": "127.0.0.1:0"}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("DATABASE_URL", raising=False)

@@ -199,3 +199,21 @@ def test_a_sender_flooding_the_inbox_is_suspended_beyond_twenty_an_hour(runtime,
     assert report.imported == 23
     assert report.outcomes.suspended == 3
     assert {s["kind"] for s in _suspended(runtime)} == {"loop"}
+
+
+def test_googles_forwarding_confirmation_synced_from_gmail_is_attached_not_ticketed(runtime, sandbox):
+    from connector.store.addresses import add_external_address, get_external
+    from sandbox.forwarding import confirmation_mail
+
+    with session_scope(runtime.engine) as session:
+        add_external_address(session, "facturation@example.org", SUPPORT, "Billing")
+    raw, code = confirmation_mail("facturation@example.org", SUPPORT, f"{sandbox.url}/confirm?t=1")
+    sandbox.core.deliver(SUPPORT, raw)
+    connect(runtime, sandbox, SUPPORT)
+
+    report = sync(runtime)
+
+    assert report.ok and report.imported == 1
+    assert _tickets(runtime) == [] and _suspended(runtime) == []
+    with session_scope(runtime.engine) as session:
+        assert get_external(session, "facturation@example.org").confirmation_code == code
