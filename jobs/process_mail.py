@@ -58,7 +58,9 @@ def process_one(engine: Engine, raw_id: int, route: Route, attachments_dir: Path
     """Process one pending raw message in its own transaction; returns the outcome text."""
     try:
         with session_scope(engine) as session:
-            row = session.get(RawMail, raw_id)
+            # Locked: two daemons' receivers, or a stalled pass overtaken by a new lease holder,
+            # must not both ticket the same stored message.
+            row = session.get(RawMail, raw_id, with_for_update=True)
             if row is None or row.state != "pending":
                 return "skipped: already processed"
             mail = parsed if parsed is not None else parse_mail(row.raw)

@@ -19,9 +19,11 @@ DEMO_CUSTOMER = "customer@gmail.com"
 
 
 def register(sub) -> None:
-    run = sub.add_parser("run", help="run the daemon: scheduled sync of every inbox and the admin endpoint",
+    run = sub.add_parser("run", help="run the daemon: inbox sync, SMTP receiver, replies, admin endpoint",
                          description="Run the daemon until SIGTERM/SIGINT: one sync job per inbox every "
-                                     "POLL_INTERVAL_SECONDS, and the admin endpoint on ADMIN_BIND.")
+                                     "POLL_INTERVAL_SECONDS, the SMTP receiver for forwarded mail on "
+                                     "SMTP_INBOUND_BIND, the outgoing reply queue, the forwarding checks, "
+                                     "and the admin endpoint on ADMIN_BIND.")
     run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS (default: run until stopped)")
     run.set_defaults(func=_run)
     demo = sub.add_parser("demo", help="try it: a seeded Gmail sandbox, the daemon and the admin page",
