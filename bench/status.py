@@ -25,7 +25,7 @@ from sqlmodel import select
 
 from connector.admin.app import create_app
 from connector.admin.server import AdminServer
-from connector.admin.usage import ApiUsage
+from connector.gmail.usage import ApiUsage
 from connector.bootstrap import Runtime
 from connector.settings import Settings
 from connector.store.db import make_engine, normalise_url, session_scope, upgrade

@@ -7,6 +7,7 @@ from typing import Callable
 
 from sqlalchemy.engine import Engine
 
+from connector.gmail.usage import ApiUsage
 from connector.gmail.port import AuthRevoked, GmailGateway
 from connector.settings import Settings
 from connector.store.db import make_engine, session_scope, upgrade
@@ -23,6 +24,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     gateway_factory: Callable[..., GmailGateway] | None = field(default=None, repr=False)
+    # Calls and quota units per method and inbox, counted in-process for /status and /metrics.
+    usage: ApiUsage = field(default_factory=ApiUsage, repr=False)
 
     @cached_property
     def vault(self) -> Vault:
@@ -61,15 +64,16 @@ class Runtime:
 
     def open_gateway(self, address: str) -> GmailGateway:
         """A fresh adapter per pass: httplib2 connections are not shared between threads."""
-        return self.gateway_for(self.credentials_for(address))
+        return self.gateway_for(self.credentials_for(address), address)
 
-    def gateway_for(self, credentials) -> GmailGateway:
+    def gateway_for(self, credentials, address: str | None = None) -> GmailGateway:
         """The Gmail port for any google-auth credentials (also ones not stored yet, during consent)."""
         if self.gateway_factory is not None:
             return self.gateway_factory(credentials, self.settings)
         from connector.gmail.google import GoogleGmail
 
-        return GoogleGmail.from_credentials(credentials, self.settings)
+        on_call = self.usage.recorder(address) if address else None
+        return GoogleGmail.from_credentials(credentials, self.settings, on_call=on_call)
 
 
 def _no_grant_text(address: str, kind: str) -> str:

@@ -14,7 +14,7 @@ from connector.admin.auth import AdminAuth
 from connector.admin.deps import read_session
 from connector.admin.schemas import Health, Status
 from connector.admin.status import build_status
-from connector.admin.usage import ApiUsage
+from connector.gmail.usage import ApiUsage
 from connector.bootstrap import Runtime
 from connector.store.types import utcnow
 

@@ -11,7 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from connector.admin.deps import read_session
 from connector.admin.latency import ArrivalLatency
 from connector.admin.status import build_status
-from connector.admin.usage import ApiUsage
+from connector.gmail.usage import ApiUsage
 from connector.bootstrap import Runtime
 from connector.store.inboxes import INBOX_STATES
 from connector.store.types import utcnow

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from connector import __version__
 from connector.admin.sections import external_addresses, outgoing_queue, sync_errors_by_kind
-from connector.admin.usage import ApiUsage
+from connector.gmail.usage import ApiUsage
 from connector.store.models import Credential, Inbox, RawMail, SuspendedMail, Ticket
 from connector.store.types import iso_utc
 

@@ -12,7 +12,7 @@ import pytest
 from connector import demo_mail
 from connector.admin.app import create_app
 from connector.admin.server import AdminServer
-from connector.admin.usage import ApiUsage
+from connector.gmail.usage import ApiUsage
 from connector.bootstrap import Runtime
 from connector.gmail.google import GoogleGmail
 from connector.store.db import session_scope

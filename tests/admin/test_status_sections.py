@@ -9,7 +9,7 @@ from connector.admin.app import create_app
 from connector.admin.latency import ArrivalLatency
 from connector.admin.server import AdminServer
 from connector.admin.status import build_status
-from connector.admin.usage import ApiUsage
+from connector.gmail.usage import ApiUsage
 from connector.store.db import session_scope
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.models import Ticket

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from connector.admin.usage import GMAIL_UNITS, ApiUsage, MethodUsage, units_of
+from connector.gmail.usage import GMAIL_UNITS, ApiUsage, MethodUsage, units_of
 
 
 class Clock:
