@@ -1,4 +1,4 @@
-"""A connector wired to a fresh Gmail sandbox and a real SQLite store, as `run` would wire it."""
+"""A connector wired to a fresh Gmail sandbox and a real store (SQLite or PostgreSQL), as `run` would wire it."""
 from __future__ import annotations
 
 import json
@@ -26,8 +26,10 @@ def sandbox(tmp_path):
         yield srv
 
 
-def make_runtime(tmp_path: Path, sandbox, **overrides):
-    settings = Settings(data_dir=tmp_path / "data", gmail_api_endpoint=sandbox.url, **overrides)
+def make_runtime(tmp_path: Path, sandbox, database_url: str = "", **overrides):
+    """An empty `database_url` means the SQLite file under tmp_path/data, for tests that open it directly."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url,
+                        gmail_api_endpoint=sandbox.url, **overrides)
     runtime = bootstrap(settings)
     # Same adapter as production, but retries do not sleep in tests.
     runtime.gateway_factory = lambda credentials, s: GoogleGmail(credentials, s.gmail_api_endpoint,
@@ -36,8 +38,11 @@ def make_runtime(tmp_path: Path, sandbox, **overrides):
 
 
 @pytest.fixture
-def runtime(tmp_path, sandbox):
-    return make_runtime(tmp_path, sandbox)
+def runtime(tmp_path, sandbox, database_url):
+    runtime = make_runtime(tmp_path, sandbox, database_url)
+    yield runtime
+    # Pooled PostgreSQL connections left to the garbage collector raise ResourceWarning (an error here).
+    runtime.engine.dispose()
 
 
 def connect(runtime, sandbox, address: str, group: str = "Support") -> None:
