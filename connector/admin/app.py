@@ -56,9 +56,10 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
     protected.add_api_route("/openapi.json", lambda: JSONResponse(app.openapi()), methods=["GET"],
                             include_in_schema=False)
     app.include_router(protected)
-    from connector.admin import actions, dashboard, metrics
+    from connector.admin import actions, dashboard, metrics, replies
 
     app.include_router(actions.router, dependencies=[Depends(require_admin)], responses=UNAUTHORISED)
+    app.include_router(replies.router, dependencies=[Depends(require_admin)], responses=UNAUTHORISED)
     app.include_router(metrics.router(runtime, daemon, app.state.usage), dependencies=[Depends(require_admin)],
                        responses=UNAUTHORISED)
     app.include_router(dashboard.router)  # checks auth itself: it also accepts ?token= once

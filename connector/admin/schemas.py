@@ -18,6 +18,13 @@ class CredentialState(BaseModel):
     message: str | None = Field(None, description="why the inbox needs attention")
 
 
+class InboxLeaseStatus(BaseModel):
+    holder: str = Field(description="daemon id: hostname:pid:token")
+    since: str | None
+    expires_at: str | None
+    expired: bool
+
+
 class InboxStatus(BaseModel):
     address: str
     mode: Literal["direct", "forwarding"]
@@ -37,6 +44,8 @@ class InboxStatus(BaseModel):
     quota_units_last_minute: int | None = Field(
         description="Gmail quota units this daemon spent on the inbox in the last 60 s; null without a daemon")
     quota_units_last_day: int | None = Field(description="the same over the last 24 hours")
+    lease: InboxLeaseStatus | None = Field(
+        None, description="which daemon syncs this inbox, since when (null: no daemon holds it)")
 
 
 class ExternalAddressStatus(BaseModel):

@@ -10,6 +10,8 @@ from sqlmodel import Session, select
 from connector import __version__
 from connector.admin.sections import external_addresses, outgoing_queue, sync_errors_by_kind
 from connector.gmail.usage import ApiUsage
+from connector.store.consent_models import ServiceAccountKey
+from connector.store.leases import lease_rows
 from connector.store.models import Credential, Inbox, RawMail, SuspendedMail, Ticket
 from connector.store.types import iso_utc
 
@@ -36,8 +38,13 @@ def build_status(session: Session, now: datetime, daemon: DaemonView | None = No
     suspended = _count_by(session, SuspendedMail.kind, SuspendedMail.state == "suspended")
     tickets = _count_by(session, Ticket.status)
     units = usage.inbox_units() if usage is not None else None
-    rows = [_inbox_status(inbox, credential_id is not None, recent.get(inbox.id, 0), now, daemon)
-            | _quota(units, inbox.address) for inbox, credential_id in inboxes]
+    leases = lease_rows(session, now)
+    # A Workspace inbox may hold no grant of its own and borrow its domain's service-account key.
+    domain_keys = set(session.exec(select(ServiceAccountKey.domain)))
+    rows = [_inbox_status(inbox, credential_id is not None or _borrows_domain_key(inbox, domain_keys),
+                          recent.get(inbox.id, 0), now, daemon)
+            | _quota(units, inbox.address) | {"lease": leases.get(inbox.address)}
+            for inbox, credential_id in inboxes]
     return {
         "version": __version__,
         "generated_at": iso_utc(now),
@@ -69,6 +76,10 @@ def _by_method(usage: ApiUsage | None) -> dict[str, dict[str, int]] | None:
 def _count_by(session: Session, column, *where) -> dict[Any, int]:
     query = select(column, func.count()).where(*where).group_by(column)
     return {key: int(count) for key, count in session.exec(query)}
+
+
+def _borrows_domain_key(inbox: Inbox, domain_keys: set[str]) -> bool:
+    return inbox.credential_kind == "service_account" and inbox.address.rpartition("@")[2] in domain_keys
 
 
 def _inbox_status(inbox: Inbox, has_credential: bool, recent: int, now: datetime,

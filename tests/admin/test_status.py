@@ -97,4 +97,4 @@ def test_a_thousand_inboxes_cost_a_handful_of_statements(engine):
     assert status["totals"]["imported_last_24h"] == 1000
     assert status["totals"]["needs_reauth"] == 1000  # none of them has stored credentials
     assert status["totals"]["inboxes_by_state"] == {"active": 900, "needs_reauth": 100}
-    assert len(statements) <= 9, statements
+    assert len(statements) <= 12, statements   # a fixed handful (one per question), never one per inbox
