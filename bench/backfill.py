@@ -1,6 +1,6 @@
 """Backfill benchmark: quota units per imported message and throughput against the quota ceiling.
 
-    python bench/backfill.py [--tier 2026|legacy|both] [--messages N] [--pacer]
+    python bench/backfill.py [--tier 2026|legacy|both] [--messages N]
 
 The real adapter (googleapiclient, google-auth, batches) against a SandboxServer with quota enforced,
 with REAL sleeps for Retry-After, driven by `jobs.sync_inbox.sync_inbox` exactly as `sync --once` is.
@@ -72,12 +72,12 @@ def sandbox_process(tier: str, count: int, seed: int, state_dir: Path):
         child.join(timeout=10)
 
 
-def run_tier(tier: str, count: int, seed: int, pacer: bool) -> dict:
+def run_tier(tier: str, count: int, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp, sandbox_process(tier, count, seed, Path(tmp) / "sandbox") as srv:
         print(f"[{tier}] {count} messages delivered into a sandbox in its own process", flush=True)
         runtime = connected_runtime(srv, Path(tmp) / "data", backfill_max=count + 100)
         meter = ClientMeter()
-        runtime.gateway_factory = _factory(meter, pacer, tier)
+        runtime.gateway_factory = _factory(meter)
         sampler = StatsSampler(srv.url).start()
         passes, started = [], time.monotonic()
         while True:
@@ -91,26 +91,21 @@ def run_tier(tier: str, count: int, seed: int, pacer: bool) -> dict:
         elapsed = time.monotonic() - started
         sampler.stop()
         stats = sandbox_stats(srv.url)["mailboxes"][SUPPORT]
-    return _summary(tier, count, elapsed, passes, stats, meter, sampler, pacer)
+    return _summary(tier, count, elapsed, passes, stats, meter, sampler)
 
 
-def _factory(meter: ClientMeter, pacer: bool, tier: str):
+def _factory(meter: ClientMeter):
     def make(credentials, settings):
-        gateway = GoogleGmail(credentials, settings.gmail_api_endpoint, sleep=meter.sleep, on_call=meter.call)
-        if pacer:
-            from connector.gmail.pacing import paced
-
-            return paced(gateway, tier)
-        return gateway
+        return GoogleGmail(credentials, settings.gmail_api_endpoint, sleep=meter.sleep, on_call=meter.call)
     return make
 
 
-def _summary(tier, count, elapsed, passes, stats, meter, sampler, pacer) -> dict:
+def _summary(tier, count, elapsed, passes, stats, meter, sampler) -> dict:
     imported = sum(p["imported"] for p in passes)
     accepted = sum(stats["calls"].values())
     per_minute = imported / (elapsed / 60)
     return {
-        "tier": tier, "pacer": pacer, "messages": count, "imported": imported, "seconds": round(elapsed, 1),
+        "tier": tier, "messages": count, "imported": imported, "seconds": round(elapsed, 1),
         "passes": len(passes), "failed_passes": sum(1 for p in passes if p["error"]),
         "units_total": stats["units_total"], "units_per_message": round(stats["units_total"] / max(imported, 1), 3),
         "calls": stats["calls"], "rejected_calls_429": meter.attempts - accepted,
@@ -125,7 +120,7 @@ def _summary(tier, count, elapsed, passes, stats, meter, sampler, pacer) -> dict
 
 
 def _show(result: dict) -> None:
-    print_table(f"Backfill, {result['tier']} tier{' (paced)' if result['pacer'] else ''}", [
+    print_table(f"Backfill, {result['tier']} tier", [
         ("messages imported", result["imported"]), ("wall time (s)", result["seconds"]),
         ("sync passes (failed)", f"{result['passes']} ({result['failed_passes']})"),
         ("quota units total", result["units_total"]), ("units per imported message", result["units_per_message"]),
@@ -144,15 +139,14 @@ def main(argv=None) -> int:
     parser.add_argument("--tier", choices=("2026", "legacy", "both"), default="both")
     parser.add_argument("--messages", type=int, help="default: 2,000 (2026), 6,000 (legacy)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--pacer", action="store_true", help="wrap the adapter in connector.gmail.pacing")
     args = parser.parse_args(argv)
     tiers = ("2026", "legacy") if args.tier == "both" else (args.tier,)
     results = []
     for tier in tiers:
-        result = run_tier(tier, args.messages or DEFAULT_MESSAGES[tier], args.seed, args.pacer)
+        result = run_tier(tier, args.messages or DEFAULT_MESSAGES[tier], args.seed)
         _show(result)
         results.append(result)
-    write_result("backfill" + ("-paced" if args.pacer else ""), {"results": results})
+    write_result("backfill", {"results": results})
     return 0
 
 
