@@ -115,3 +115,4 @@ from connector.store.forwarding_models import ExternalAddress  # noqa: E402,F401
 from connector.store import consent_models  # noqa: E402,F401  (credential_grants, service_account_keys)
 from connector.store.outbound_models import OutgoingMail  # noqa: E402,F401  (outgoing mail queue, issue 6)
 from connector.store import lease_models  # noqa: E402,F401  (inbox_leases, daemons; issue 8)
+from connector.store import dns_models  # noqa: E402,F401  (dns_checks: DNS health per domain, issue 7)
