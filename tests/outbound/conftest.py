@@ -1,4 +1,4 @@
-"""A connector wired to a fresh Gmail sandbox and a real SQLite store, with tickets to reply to."""
+"""A connector wired to a fresh Gmail sandbox and a real store (SQLite or PostgreSQL), with tickets to reply to."""
 from __future__ import annotations
 
 import json
@@ -37,8 +37,9 @@ def sandbox(tmp_path):
         yield srv
 
 
-def make_runtime(tmp_path: Path, sandbox):
-    runtime = bootstrap(Settings(data_dir=tmp_path / "data", gmail_api_endpoint=sandbox.url))
+def make_runtime(tmp_path: Path, sandbox, database_url: str = ""):
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, gmail_api_endpoint=sandbox.url)
+    runtime = bootstrap(settings)
     # Same adapter as production, but retries do not sleep in tests.
     runtime.gateway_factory = lambda credentials, s: GoogleGmail(credentials, s.gmail_api_endpoint,
                                                                  timeout=10, sleep=lambda _: None)
@@ -46,11 +47,13 @@ def make_runtime(tmp_path: Path, sandbox):
 
 
 @pytest.fixture
-def runtime(tmp_path, sandbox):
-    runtime = make_runtime(tmp_path, sandbox)
+def runtime(tmp_path, sandbox, database_url):
+    runtime = make_runtime(tmp_path, sandbox, database_url)
     info = json.loads((Path(sandbox.state_dir) / f"{SUPPORT}.json").read_text())
     connect_inbox(runtime, SUPPORT, "authorized_user", info, "Support")
-    return runtime
+    yield runtime
+    # Pooled PostgreSQL connections left to the garbage collector raise ResourceWarning (an error here).
+    runtime.engine.dispose()
 
 
 def sync(runtime):

@@ -17,8 +17,8 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'connector.db'}")
+def engine(database_url):
+    engine = make_engine(database_url)
     upgrade(engine)
     yield engine
     engine.dispose()
