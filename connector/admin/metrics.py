@@ -30,6 +30,7 @@ class StoreCollector:
             self._latency.refresh(session)
         yield from inbox_metrics(status["inboxes"])
         yield from store_metrics(status)
+        yield dns_metric(status["external_addresses"])
         yield self._latency.metric()
         if self._usage is not None:
             yield from usage_metrics(self._usage)
@@ -45,6 +46,18 @@ def store_metrics(status: dict) -> Iterator[Metric]:
                     status["outgoing"]["by_state"])
     yield GaugeMetricFamily("gmail_connector_outgoing_queue_depth", "Replies still to send.",
                             value=status["outgoing"]["pending"])
+
+
+def dns_metric(external_addresses: list[dict]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily("gmail_connector_dns_health", "1 when the external domain's SPF, DKIM or DMARC "
+                               "record is ok, 0 otherwise.", labels=["domain", "record"])
+    checks = {row["dns"]["domain"]: row["dns"] for row in external_addresses if row.get("dns")}
+    for domain, dns in sorted(checks.items()):
+        for record in ("spf", "dkim", "dmarc"):
+            # A lookup that failed leaves the record unknown: no sample rather than a false alarm.
+            if dns.get(record) is not None:
+                family.add_metric([domain, record], 1 if dns[record]["status"] == "ok" else 0)
+    return family
 
 
 def _gauge_by(name: str, documentation: str, label: str, counts: dict[str, int]) -> GaugeMetricFamily:

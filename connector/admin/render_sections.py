@@ -1,4 +1,4 @@
-"""Dashboard sections for forwarded addresses and outgoing mail; every stored value is escaped."""
+"""Dashboard sections for forwarded addresses (with DNS health) and outgoing mail; every stored value is escaped."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,6 +9,7 @@ from connector.admin.words import when_words
 _STATE_BADGES = {"verified": ("ok", "verified"), "forwarding_active": ("ok", "forwarding, not yet verified"),
                  "awaiting_confirmation": ("warn", "awaiting Google's confirmation"),
                  "not_configured": ("idle", "not configured"), "failed": ("bad", "failed")}
+_DNS_BADGES = {"ok": "ok", "warn": "warn", "fail": "bad"}
 
 
 def forwarding_table(rows: list[dict], now: datetime) -> str:
@@ -16,11 +17,12 @@ def forwarding_table(rows: list[dict], now: datetime) -> str:
         return ('<p class="muted">No external addresses forwarded: '
                 "<code>gmail-connector addresses add EXTERNAL --group GROUP</code></p>")
     lines = ["<table><tr><th>External address</th><th>Forwards to</th><th>Group</th><th>Forwarding</th>"
-             "<th>Last check</th><th>Last verified</th></tr>"]
+             "<th>DNS</th><th>Last check</th><th>Last verified</th></tr>"]
     for row in rows:
         lines.append(
             f"<tr><td>{escape(row['external_address'])}</td><td>{escape(row['support_address'])}</td>"
             f"<td>{escape(row['group'])}</td><td>{_forwarding_health(row)}</td>"
+            f"<td>{dns_badge(row.get('dns'), now)}</td>"
             f"<td>{moment(row['last_check_at'], now)}</td><td>{moment(row['verified_at'], now)}</td></tr>")
     return "".join(lines) + "</table>"
 
@@ -41,6 +43,27 @@ def _forwarding_health(row: dict) -> str:
         else:
             html += f"<br>confirmation link <code>{escape(link)}</code>"
     return html
+
+
+def dns_badge(dns: dict | None, now: datetime) -> str:
+    """ok / warn / fail for the domain's SPF, DKIM and DMARC, with the first thing to fix beneath."""
+    if dns is None:
+        return '<span class="badge idle">not checked yet</span>'
+    css = _DNS_BADGES.get(dns["overall"], "idle")
+    first = _first_fix(dns)
+    hover = f' title="{escape(first)}"' if first else ""
+    html = f'<span class="badge {css}"{hover}>DNS {escape(dns["overall"])}</span> {moment(dns["checked_at"], now)}'
+    return html + (f'<br><span class="reason">{escape(first)}</span>' if first else "")
+
+
+def _first_fix(dns: dict) -> str | None:
+    if dns.get("error"):
+        return f"DNS lookup failed: {dns['error']}"
+    for name in ("spf", "dkim", "dmarc"):
+        record = dns.get(name)
+        if record and record["status"] != "ok" and record.get("fix"):
+            return f"{name.upper()}: {record['fix']}"
+    return None
 
 
 def moment(iso: str | None, now: datetime) -> str:

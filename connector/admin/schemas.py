@@ -48,6 +48,24 @@ class InboxStatus(BaseModel):
         None, description="which daemon syncs this inbox, since when (null: no daemon holds it)")
 
 
+class DnsRecordHealth(BaseModel):
+    status: Literal["ok", "missing", "wrong", "weak"]
+    ok: bool = Field(description="false when receivers would reject or junk mail sent as the domain")
+    detail: str
+    fix: str | None = Field(description="what to publish or change; null when nothing is to do")
+
+
+class DnsHealth(BaseModel):
+    domain: str
+    checked_at: str = Field(description="when the DNS health job last looked (every 6 hours)")
+    overall: Literal["ok", "warn", "fail"] = Field(
+        description="fail: a record is missing or wrong; warn: one passes only weakly, or DNS did not answer")
+    error: str | None = Field(description="why the lookup itself failed; then spf, dkim and dmarc are null")
+    spf: DnsRecordHealth | None
+    dkim: DnsRecordHealth | None
+    dmarc: DnsRecordHealth | None
+
+
 class ExternalAddressStatus(BaseModel):
     external_address: str
     support_address: str
@@ -60,6 +78,7 @@ class ExternalAddressStatus(BaseModel):
     verification_sent_at: str | None
     confirmation_code: str | None = Field(description="Google's confirmation code, only while awaiting it")
     confirmation_link: str | None = Field(description="Google's confirmation link, only while awaiting it")
+    dns: DnsHealth | None = Field(None, description="SPF, DKIM and DMARC of the address's domain; null until checked")
 
 
 class OutgoingFailure(BaseModel):

@@ -1,4 +1,4 @@
-"""Status sections beside the inboxes: forwarded external addresses, the outgoing queue, sync errors."""
+"""Status sections beside the inboxes: forwarded addresses (with DNS health), the outgoing queue, sync errors."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from connector.store.dns_health import dns_health_by_domain, domain_of
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.models import Inbox, Ticket
 from connector.store.outbound_models import OutgoingMail
@@ -18,9 +19,10 @@ RECENT_FAILURES = 10
 
 
 def external_addresses(session: Session) -> list[dict[str, Any]]:
-    """Each forwarded address: its state, why it failed, and Google's confirmation while it is pending."""
+    """Each forwarded address: its state, why it failed, Google's confirmation while pending, its DNS health."""
     rows = session.exec(select(ExternalAddress).order_by(ExternalAddress.external_address)).all()
-    return [_external(row) for row in rows]
+    dns = dns_health_by_domain(session) if rows else {}   # one query for every domain, never one per address
+    return [_external(row) | {"dns": dns.get(domain_of(row.external_address))} for row in rows]
 
 
 def _external(row: ExternalAddress) -> dict[str, Any]:
