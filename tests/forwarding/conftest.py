@@ -1,4 +1,4 @@
-"""Sandbox Gmail + the real SMTP receiver + a real SQLite store, wired the way the daemon wires them."""
+"""Sandbox Gmail + the real SMTP receiver + a real store (SQLite or PostgreSQL), wired the way the daemon does."""
 from __future__ import annotations
 
 import json
@@ -6,6 +6,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, event
 
 from connector.bootstrap import bootstrap
 from connector.cli.inboxes_cmd import connect_inbox
@@ -27,10 +28,25 @@ def support_of(external: str) -> str:
     return f"{external.partition('@')[0]}@{DOMAIN}"
 
 
+@pytest.fixture(autouse=True)
+def engines_disposed():
+    """Disposes, when the test ends, every engine the test connected through."""
+    # main() leaves its engine to process exit; called in-process on PostgreSQL, the pooled
+    # connections would otherwise raise ResourceWarning whenever the garbage collector finds them.
+    engines: list[Engine] = []
+    remember = lambda connection: engines.append(connection.engine)  # noqa: E731
+    event.listen(Engine, "engine_connect", remember)
+    yield
+    event.remove(Engine, "engine_connect", remember)
+    for engine in engines:
+        engine.dispose()
+
+
 @pytest.fixture
-def world(tmp_path):
+def world(tmp_path, database_url):
     with SandboxServer(mailboxes=[*THREE, CONSUMER, ANCIEN], state_dir=tmp_path / "sandbox", port=0) as sandbox:
-        settings = Settings(data_dir=tmp_path / "data", gmail_api_endpoint=sandbox.url, inbound_domain=DOMAIN)
+        settings = Settings(data_dir=tmp_path / "data", database_url=database_url, gmail_api_endpoint=sandbox.url,
+                            inbound_domain=DOMAIN)
         runtime = bootstrap(settings)
         runtime.gateway_factory = lambda credentials, s: GoogleGmail(credentials, s.gmail_api_endpoint,
                                                                      timeout=10, sleep=lambda _: None)

@@ -12,8 +12,9 @@ from connector.store.db import make_engine, session_scope, upgrade
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(tmp_path, database_url, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("INBOUND_DOMAIN", "helpdesk.example.com")
     return ["--env-file", str(tmp_path / "absent.env")]
 
@@ -50,8 +51,8 @@ def test_the_mapping_is_one_to_one_and_remove_forgets_it(env, capsys):
     assert "no external addresses" in capsys.readouterr().out
 
 
-def test_outgoing_gate_opens_only_when_verified(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_outgoing_gate_opens_only_when_verified(database_url):
+    engine = make_engine(database_url)
     upgrade(engine)
     with session_scope(engine) as session:
         row = add_external_address(session, "aide@masociete.com", "aide@helpdesk.example.com", "Support")

@@ -18,6 +18,7 @@ from tests.forwarding.conftest import ANCIEN, FACTURATION, THREE, support_of
 def cli(world, tmp_path, monkeypatch):
     settings = world.runtime.settings
     monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("GMAIL_API_ENDPOINT", settings.gmail_api_endpoint)
     monkeypatch.setenv("INBOUND_DOMAIN", settings.inbound_domain)
     return lambda *argv: main(["--env-file", str(tmp_path / "absent.env"), *argv])

@@ -24,8 +24,9 @@ def map_addresses(runtime, mapping=MAPPING) -> None:
 
 
 @pytest.fixture
-def runtime(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data", inbound_domain=DOMAIN, inbound_max_bytes=MAX_BYTES)
+def runtime(tmp_path, database_url):
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, inbound_domain=DOMAIN,
+                        inbound_max_bytes=MAX_BYTES)
     runtime = bootstrap(settings)
     map_addresses(runtime)
     yield runtime
