@@ -58,7 +58,7 @@ def import_ids(gateway: GmailGateway, engine: Engine, settings: Settings, inbox_
         result = gateway.fetch_raw(chunk)
         for gmail_id in chunk:
             message = result.messages.get(gmail_id)
-            if message is None or SKIPPED_LABELS.intersection(message.label_ids):
+            if message is None or not _belongs_in_helpdesk(message):
                 continue
             outcomes.count(_store_and_process(engine, settings, inbox_id, route, message, now))
             to_label.add(gmail_id)
@@ -70,6 +70,12 @@ def import_ids(gateway: GmailGateway, engine: Engine, settings: Settings, inbox_
             raise next(iter(result.failed.values()))
     label_imported(gateway, settings, to_label)
     return imported
+
+
+def _belongs_in_helpdesk(message: RawMessage) -> bool:
+    """Inbox mail only, as the backfill lists it: mail a Gmail filter archived on arrival is not a request."""
+    labels = set(message.label_ids)
+    return "INBOX" in labels and not SKIPPED_LABELS.intersection(labels)
 
 
 def _stored_gmail_ids(engine: Engine, inbox_id: int, ids: Sequence[str]) -> set[str]:

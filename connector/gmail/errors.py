@@ -82,11 +82,11 @@ def is_rate_limit(failure: HttpFailure) -> bool:
 
 def is_sending_cap(failure: HttpFailure, method: str) -> bool:
     """Gmail reports the daily sending cap as a rate limit on send, marked "(Mail sending)"."""
-    if failure.status not in (403, 429):
+    # Only a send can hit the sending cap: a quota error on any other method is a plain rate limit.
+    if failure.status not in (403, 429) or method != "messages.send":
         return False
-    if failure.reason in _SENDING_CAP_REASONS:
-        return True
-    return method == "messages.send" and (is_rate_limit(failure) or "mail sending" in failure.message.lower())
+    return (failure.reason in _SENDING_CAP_REASONS or is_rate_limit(failure)
+            or "mail sending" in failure.message.lower())
 
 
 def translate(failure: HttpFailure, method: str) -> GmailError:
@@ -98,7 +98,8 @@ def translate(failure: HttpFailure, method: str) -> GmailError:
         return AuthRevoked(f"{said}: the access token was refused even after a refresh; consent must be given again")
     if is_sending_cap(failure, method):
         return SendingLimitExceeded(f"{said}: the mailbox reached Gmail's sending limit", failure.retry_after)
-    if is_rate_limit(failure):
+    if is_rate_limit(failure) or failure.reason in _SENDING_CAP_REASONS:
+        # A spent daily or project quota is not a missing scope: wait, do not ask for consent again.
         return RateLimited(said, failure.retry_after)
     if status == 403:
         return _forbidden(failure, method, said)

@@ -134,12 +134,16 @@ class GoogleGmail:
         token, history_id = None, str(start_history_id)
         while True:
             request = self._users().history().list(
-                userId="me", startHistoryId=start_history_id, historyTypes=["messageAdded", "messageDeleted"],
-                maxResults=_PAGE, pageToken=token,
-                fields="history(messagesAdded/message/id,messagesDeleted/message/id),historyId,nextPageToken")
+                userId="me", startHistoryId=start_history_id,
+                historyTypes=["messageAdded", "messageDeleted", "labelAdded"], maxResults=_PAGE, pageToken=token,
+                fields="history(messagesAdded/message/id,messagesDeleted/message/id,labelsAdded(message/id,labelIds)),"
+                       "historyId,nextPageToken")
             body = self._call(request)
             for record in body.get("history", ()):
                 added.update((item["message"]["id"], None) for item in record.get("messagesAdded", ()))
+                # Mail released from Spam or Trash reaches the Inbox by a label change, not as a new message.
+                added.update((item["message"]["id"], None) for item in record.get("labelsAdded", ())
+                             if "INBOX" in item.get("labelIds", ()))
                 deleted.update((item["message"]["id"], None) for item in record.get("messagesDeleted", ()))
             history_id = str(body.get("historyId", history_id))
             token = body.get("nextPageToken")

@@ -1,9 +1,11 @@
 """Applying the pipeline's decision for one raw message, inside the caller's transaction."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -49,9 +51,21 @@ def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace
     return outcome
 
 
+def _serialise_on(session: Session, message_id: str) -> None:
+    """On PostgreSQL, two inboxes' passes deciding the same Message-ID take turns until commit.
+
+    SQLite needs nothing: its write transactions (BEGIN IMMEDIATE) already run one at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _create_ticket(session: Session, raw_mail: RawMail, decision: CreateTicket, attachments_dir: Path,
                    now: datetime) -> str:
     # The same message reaching two support inboxes (Cc) must not open two tickets.
+    _serialise_on(session, decision.comment.message_id)
     existing = session.exec(select(Comment.ticket_id).where(
         Comment.message_id == decision.comment.message_id).order_by(Comment.ticket_id)).first()
     if existing is not None:

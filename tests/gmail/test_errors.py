@@ -53,6 +53,8 @@ def test_survives_a_body_that_is_not_json():
     (429, "rateLimitExceeded", "messages.list", port.RateLimited),
     (429, "userRateLimitExceeded", "messages.send", port.SendingLimitExceeded),
     (403, "dailyLimitExceeded", "messages.send", port.SendingLimitExceeded),
+    (403, "quotaExceeded", "history.list", port.RateLimited),          # only a send hits the sending cap
+    (403, "dailyLimitExceeded", "messages.get", port.RateLimited),
     (404, "notFound", "history.list", port.HistoryExpired),
     (404, "notFound", "messages.get", port.NotFound),
     (409, "duplicate", "labels.create", AlreadyExists),

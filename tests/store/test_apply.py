@@ -147,3 +147,33 @@ def test_nothing_is_committed_by_apply_decision(engine, attachments_dir):
             raise RuntimeError("the caller fails after applying")
     with session_scope(engine) as session:
         assert session.exec(select(Ticket)).all() == []
+
+
+def test_two_inboxes_deciding_the_same_message_at_once_open_one_ticket(engine, attachments_dir):
+    """A customer Cc'ing support@ and billing@: both inboxes' passes decide CreateTicket together."""
+    import threading
+
+    from connector.store.db import session_scope
+    from connector.store.models import RawMail
+    from connector.store.raw import store_raw
+
+    with session_scope(engine) as setup:
+        raws = [store_raw(setup, "gmail", b"Subject: cc\r\n\r\nhi\r\n", gmail_id=f"g{n}",
+                          message_id="cc@example.com").id for n in range(2)]
+    ready, outcomes = threading.Barrier(2), []
+
+    def decide_and_apply(raw_id: int) -> None:
+        with session_scope(engine) as session:
+            ready.wait(timeout=10)
+            outcomes.append(apply_decision(session, session.get(RawMail, raw_id), create("cc@example.com"),
+                                           attachments_dir, NOW))
+
+    threads = [threading.Thread(target=decide_and_apply, args=(raw_id,)) for raw_id in raws]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    with session_scope(engine) as check:
+        assert len(check.exec(select(Ticket)).all()) == 1
+    assert sorted(o.split(" ")[0] for o in outcomes) == ["skipped:", "ticket"]

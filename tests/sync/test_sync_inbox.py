@@ -217,3 +217,29 @@ def test_googles_forwarding_confirmation_synced_from_gmail_is_attached_not_ticke
     assert _tickets(runtime) == [] and _suspended(runtime) == []
     with session_scope(runtime.engine) as session:
         assert get_external(session, "facturation@example.org").confirmation_code == code
+
+
+def test_mail_released_from_spam_is_imported_then(runtime, sandbox):
+    spam_id = sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1), label_ids=["SPAM", "UNREAD"])
+    connect(runtime, sandbox, SUPPORT)
+    sync(runtime)
+    assert _tickets(runtime) == []
+
+    gateway = runtime.open_gateway(SUPPORT)
+    try:
+        gateway.modify_labels([spam_id], add=["INBOX"], remove=["SPAM"])    # an agent clicks "Not spam"
+    finally:
+        gateway.close()
+    report = sync(runtime)
+
+    assert report.ok and report.imported == 1 and len(_tickets(runtime)) == 1
+
+
+def test_mail_a_gmail_filter_archived_on_arrival_is_not_a_request(runtime, sandbox):
+    connect(runtime, sandbox, SUPPORT)
+    sync(runtime)
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1), label_ids=["UNREAD"])
+
+    report = sync(runtime)
+
+    assert report.ok and report.imported == 0 and _tickets(runtime) == []
