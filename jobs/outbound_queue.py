@@ -40,6 +40,8 @@ class Claimed:
     thread_id: str | None
     maybe_sent: bool                   # an earlier attempt may have reached the outside world
     reply: Reply
+    # The previous attempt never recorded how it ended: the process stopped while the reply was out.
+    interrupted: bool = False
 
 
 def due_ids(engine: Engine, now: datetime, limit: int = 100) -> list[int]:
@@ -57,7 +59,7 @@ def claim(engine: Engine, outgoing_id: int, now: datetime, attachments_dir: Path
         row = session.exec(query).first()
         if row is None or row.state not in DUE_STATES or row.next_attempt_at is None or row.next_attempt_at > now:
             return None
-        maybe_sent = row.attempts > 0
+        maybe_sent, interrupted = row.attempts > 0, row.state == "sending"
         row.state, row.attempts, row.next_attempt_at, row.updated_at = "sending", row.attempts + 1, now + LEASE, now
         session.add(row)
         inbox = session.get(Inbox, row.inbox_id) if row.inbox_id is not None else None
@@ -65,7 +67,7 @@ def claim(engine: Engine, outgoing_id: int, now: datetime, attachments_dir: Path
         reply = reply_of(row, load_attachments(row, attachments_dir))
         return Claimed(row.id, row.inbox_id, inbox.address if inbox else None,
                        inbox is not None and inbox.address == row.from_address, row.from_address, recipients,
-                       row.message_id, row.gmail_thread_id, maybe_sent, reply)
+                       row.message_id, row.gmail_thread_id, maybe_sent, reply, interrupted)
 
 
 def record_sent(engine: Engine, outgoing_id: int, now: datetime, transport: str, gmail_id: str | None = None,

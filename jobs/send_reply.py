@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 import ssl
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from connector.gmail.port import GmailError, GmailGateway, InvalidRequest, Sendi
 from connector.outbound.caps import SEND_CAP_WINDOW
 from connector.outbound.compose import compose_reply
 from connector.outbound.dkim_sign import DkimError, DkimKey, sign
-from connector.outbound.smtp_relay import RelayConfig, RelayRefused, RelayTemporary, relay_send
+from connector.outbound.smtp_relay import RelayConfig, RelayError, RelayRefused, RelayTemporary, relay_send
 from connector.store.addresses import outgoing_refusal
 from connector.store.db import session_scope
 from connector.store.types import utcnow
@@ -19,10 +20,18 @@ from jobs.outbound_queue import (Claimed, cap_reached_until, claim, due_ids, rec
                                  record_retry, record_sent, record_waiting_cap)
 
 log = logging.getLogger(__name__)
+MAYBE_DELIVERED = ("the relay may already have accepted it before the daemon stopped; check the customer's "
+                   "copy, then queue it again")
+# smtplib frames: inside DATA the message may be complete at the relay; QUIT comes after it was accepted.
+_DATA, _QUIT = smtplib.SMTP.data.__code__, smtplib.SMTP.__exit__.__code__
 
 
 class SendRefused(Exception):
     """Sending this reply cannot work as configured; the message tells the operator what to change."""
+
+
+class DeliveryUnknown(Exception):
+    """The relay may have the reply already; unlike Gmail it cannot be searched, so a person decides."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ def send_one(runtime, outgoing_id: int, *, now: Callable[[], datetime] = utcnow,
         until = when + timedelta(seconds=exc.retry_after) if exc.retry_after else when + SEND_CAP_WINDOW
         record_waiting_cap(engine, outgoing_id, when, str(exc), until)
         return "waiting_cap", str(exc)
-    except (SendRefused, InvalidRequest, RelayRefused, DkimError) as exc:
+    except (SendRefused, DeliveryUnknown, InvalidRequest, RelayRefused, DkimError) as exc:
         record_failed(engine, outgoing_id, when, str(exc))
         return "failed", str(exc)
     except (GmailError, RelayTemporary) as exc:
@@ -132,6 +141,8 @@ def _check_send_as(gateway: GmailGateway, claimed: Claimed) -> None:
 def _via_relay(runtime, claimed: Claimed, when: datetime, outbound: Outbound) -> str:
     if outbound.relay is None:
         raise SendRefused(f"{claimed.from_address} is not a connected Gmail inbox and SMTP_RELAY_URL is not set")
+    if claimed.interrupted:
+        raise DeliveryUnknown(f"not sent again: {MAYBE_DELIVERED}")
     with session_scope(runtime.engine) as session:
         refusal = outgoing_refusal(session, claimed.from_address)
     if refusal:
@@ -140,8 +151,36 @@ def _via_relay(runtime, claimed: Claimed, when: datetime, outbound: Outbound) ->
     raw = compose_reply(replace(claimed.reply, date=when))
     if outbound.dkim is not None:
         raw = sign(raw, outbound.dkim, claimed.from_address.rpartition("@")[2])
-    relay_send(outbound.relay, claimed.from_address, claimed.recipients, raw, outbound.ssl_context)
-    if outbound.after_send:
-        outbound.after_send(claimed.id)
-    record_sent(runtime.engine, claimed.id, when, "smtp")
+    try:
+        relay_send(outbound.relay, claimed.from_address, claimed.recipients, raw, outbound.ssl_context)
+    except RelayError as exc:
+        if _handed_over(exc):
+            raise DeliveryUnknown(f"the relay connection failed after the message was sent ({exc}); "
+                                  f"not sent again: {MAYBE_DELIVERED}") from exc
+        raise
+    try:
+        if outbound.after_send:
+            outbound.after_send(claimed.id)
+        record_sent(runtime.engine, claimed.id, when, "smtp")
+    except Exception as exc:
+        # The relay said 250: a retry would deliver it twice. (A process killed here leaves it
+        # "sending", which the next claim reports as interrupted, with the same outcome.)
+        raise DeliveryUnknown(f"sent, but recording it failed ({type(exc).__name__}); not sent again: "
+                              f"{MAYBE_DELIVERED}") from exc
     return "sent"
+
+
+def _handed_over(exc: RelayError) -> bool:
+    """Whether the relay failed after receiving the whole message but before its final answer.
+
+    A refusal before DATA (connect, AUTH, MAIL, RCPT) or a coded answer to the message is definite
+    and safe to retry; a dropped connection or timeout inside DATA (or at QUIT) is not. smtp_relay
+    does not say which stage failed, so the stage is read from where smtplib raised."""
+    cause = exc.__cause__
+    if cause is None:
+        return False
+    codes, tb = set(), cause.__traceback__
+    while tb is not None:
+        codes.add(tb.tb_frame.f_code)
+        tb = tb.tb_next
+    return _QUIT in codes or (_DATA in codes and not isinstance(cause, smtplib.SMTPResponseException))
