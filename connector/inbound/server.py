@@ -16,6 +16,20 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT = 5.0
 
 
+class _Session(SMTP):
+    """aiosmtpd's protocol, telling the server when its connection is gone so it is not kept forever."""
+
+    def __init__(self, handler, on_closed, **options):
+        super().__init__(handler, **options)
+        self._on_closed = on_closed
+
+    def connection_lost(self, error) -> None:
+        try:
+            super().connection_lost(error)
+        finally:
+            self._on_closed(self)
+
+
 class InboundServer:
     """Receives mail for the support addresses; `port=0` binds a free port (read `.port` after start)."""
 
@@ -62,11 +76,16 @@ class InboundServer:
 
     def _protocol(self) -> SMTP:
         settings = self.runtime.settings
-        smtp = SMTP(InboundHandler(self.intake, self.submit), data_size_limit=settings.inbound_max_bytes,
-                    enable_SMTPUTF8=True, decode_data=False, ident="gmail-connector",
-                    hostname=settings.inbound_domain or "localhost", timeout=120)
+        smtp = _Session(InboundHandler(self.intake, self.submit), self._sessions.discard,
+                        data_size_limit=settings.inbound_max_bytes, enable_SMTPUTF8=True, decode_data=False,
+                        ident="gmail-connector", hostname=settings.inbound_domain or "localhost", timeout=120)
+        # Kept only while connected: stop() closes these; connection_lost forgets them.
         self._sessions.add(smtp)
         return smtp
+
+    @property
+    def open_sessions(self) -> int:
+        return len(self._sessions)
 
     def submit(self, raw_id: int) -> None:
         if self._worker is not None:
