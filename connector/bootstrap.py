@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
+import hashlib
+from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
 
@@ -26,6 +27,9 @@ class Runtime:
     gateway_factory: Callable[..., GmailGateway] | None = field(default=None, repr=False)
     # Calls and quota units per method and inbox, counted in-process for /status and /metrics.
     usage: ApiUsage = field(default_factory=ApiUsage, repr=False)
+    # Credentials per inbox, reused while the stored grant is unchanged: google-auth then refreshes
+    # the access token once an hour instead of at every pass.
+    _credentials: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False)
 
     @cached_property
     def vault(self) -> Vault:
@@ -53,6 +57,15 @@ class Runtime:
                 domain_key.secret_ciphertext if domain_key is not None else None)
         if ciphertext is None:
             raise AuthRevoked(_no_grant_text(address, kind))
+        fingerprint = f"{kind}:{hashlib.sha256(bytes(ciphertext)).hexdigest()}"
+        cached = self._credentials.get(address)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        credentials = self._build_credentials(address, kind, ciphertext)
+        self._credentials[address] = (fingerprint, credentials)
+        return credentials
+
+    def _build_credentials(self, address: str, kind: str, ciphertext: bytes):
         # A grant is stored, so a missing key file is an error; a fresh key could never open it.
         info = open_vault(self.settings.token_encryption_key, self.settings.data_dir, create=False).open(ciphertext)
         try:

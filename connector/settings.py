@@ -98,8 +98,10 @@ class Settings:
         get = values.get
         if get("DATA_DIR"):
             kwargs["data_dir"] = Path(get("DATA_DIR", "")).expanduser()
+        if "IMPORTED_LABEL" in values:
+            kwargs["imported_label"] = values["IMPORTED_LABEL"].strip()   # empty: do not label
         for key, name in (("DATABASE_URL", "database_url"), ("GMAIL_API_ENDPOINT", "gmail_api_endpoint"),
-                          ("IMPORTED_LABEL", "imported_label"), ("ADMIN_TOKEN", "admin_token"),
+                          ("ADMIN_TOKEN", "admin_token"),
                           ("INBOUND_DOMAIN", "inbound_domain"), ("TOKEN_ENCRYPTION_KEY", "token_encryption_key"),
                           ("DNS_RESOLVER", "dns_resolver"), ("SMTP_RELAY_URL", "smtp_relay_url"),
                           ("DKIM_SELECTOR", "dkim_selector"), ("DKIM_PRIVATE_KEY_FILE", "dkim_private_key_file")):

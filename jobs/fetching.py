@@ -8,12 +8,15 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from connector.gmail.port import GmailGateway, InsufficientScope, RawMessage
+from connector.gmail.port import (AuthRevoked, GmailError, GmailGateway, InsufficientScope, RateLimited, RawMessage,
+                                  TransientError)
+from connector.mail.decision import Suspend
 from connector.mail.parse import parse_mail
 from connector.settings import Settings
 from connector.store.db import session_scope
 from connector.store.models import RawMail
 from connector.store.raw import store_raw
+from connector.store.tickets import apply_decision
 from jobs.process_mail import Outcomes, Route, process_one
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,15 @@ def listing_for_backfill(gateway: GmailGateway, settings: Settings) -> tuple[lis
     query = f"in:inbox is:unread newer_than:{settings.backfill_days}d"
     ids = gateway.list_message_ids(query, limit=settings.backfill_max)
     return list(reversed(ids)), cursor
+
+
+def listing_for_catch_up(gateway: GmailGateway, settings: Settings) -> list[str]:
+    """Once, in the pass after a backfill: Gmail's search index lags by seconds, so mail that arrived
+    just before the backfill's cursor may be in neither its listing nor the history. List it again;
+    what is already stored is skipped without being fetched."""
+    if settings.backfill_days == 0 or settings.backfill_max == 0:
+        return []
+    return list(reversed(gateway.list_message_ids("in:inbox is:unread newer_than:1d", limit=settings.backfill_max)))
 
 
 def listing_for_resync(gateway: GmailGateway, settings: Settings, last_success_at: datetime | None,
@@ -65,11 +77,34 @@ def import_ids(gateway: GmailGateway, engine: Engine, settings: Settings, inbox_
             imported += 1
         if progress:
             progress(min(start + FETCH_CHUNK, len(new_ids)), len(new_ids))
-        if result.failed:
-            # The cursor must not pass a message we could not fetch; the next pass retries it.
-            raise next(iter(result.failed.values()))
+        blocking = _hold_back_refused(engine, settings, inbox_id, route, result.failed, now, outcomes)
+        if blocking:
+            # The cursor must not pass a message we could not fetch yet; the next pass retries it.
+            raise blocking[0]
     label_imported(gateway, settings, to_label)
     return imported
+
+
+# Errors that say "not now" (or "not without consent"), as opposed to "never, for this message".
+RETRY_LATER = (RateLimited, TransientError, AuthRevoked, InsufficientScope)
+
+
+def _hold_back_refused(engine: Engine, settings: Settings, inbox_id: int, route: Route,
+                       failed: dict[str, GmailError], now: Callable[[], datetime], outcomes: Outcomes) -> list:
+    """A message Gmail will never return must not block its inbox for ever: it is suspended, visibly,
+    and the cursor may pass it. Returns the errors worth another try."""
+    blocking = [error for error in failed.values() if isinstance(error, RETRY_LATER)]
+    for gmail_id, error in failed.items():
+        if isinstance(error, RETRY_LATER):
+            continue
+        reason = f"Gmail refused to return message {gmail_id}: {error}"
+        with session_scope(engine) as session:
+            row = store_raw(session, "gmail", b"", inbox_id=inbox_id, gmail_id=gmail_id, received_at=now())
+            if row is not None:
+                row.error = reason
+                outcomes.count(apply_decision(session, row, Suspend(reason=reason, kind="error"),
+                                              settings.attachments_dir, now()))
+    return blocking
 
 
 def _belongs_in_helpdesk(message: RawMessage) -> bool:

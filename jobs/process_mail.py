@@ -43,7 +43,9 @@ class Outcomes:
     failed: int = 0
 
     def count(self, outcome: str) -> None:
-        if outcome.startswith("ticket") and "created" in outcome:
+        if outcome == "failed":
+            self.failed += 1
+        elif outcome.startswith("ticket") and "created" in outcome:
             self.created += 1
         elif outcome.startswith("suspended"):
             self.suspended += 1

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector.gmail.port import AuthRevoked, GmailError, GmailGateway, HistoryExpired, InsufficientScope, RateLimited
 from connector.settings import Settings
@@ -20,7 +21,7 @@ from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox, record_failure, record_success
 from connector.store.types import utcnow
 from oauth.vault import VaultError
-from jobs.fetching import import_ids, listing_for_backfill, listing_for_resync
+from jobs.fetching import import_ids, listing_for_backfill, listing_for_catch_up, listing_for_resync
 from jobs.process_mail import Outcomes, Route, pending_ids, process_pending
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class InboxSnapshot:
     group: str
     state: str
     history_id: str | None
+    backfill_done: bool
     last_success_at: datetime | None
     consecutive_failures: int
 
@@ -83,7 +85,7 @@ def _snapshot(engine: Engine, address: str) -> InboxSnapshot:
         row = get_inbox(session, address)
         if row is None:
             raise LookupError(f"no connected inbox {address}")
-        return InboxSnapshot(row.id, row.address, row.group, row.state, row.history_id,
+        return InboxSnapshot(row.id, row.address, row.group, row.state, row.history_id, row.backfill_done,
                              row.last_success_at, row.consecutive_failures)
 
 
@@ -102,6 +104,8 @@ def _run_pass(inbox: InboxSnapshot, report: SyncReport, engine: Engine, settings
         try:
             delta = gateway.history_since(inbox.history_id)
             ids, cursor = list(delta.added_message_ids), delta.history_id
+            if not inbox.backfill_done:
+                ids = listing_for_catch_up(gateway, settings) + ids
         except HistoryExpired:
             report.mode = "resync"
             log.warning("history of %s expired; listing recent mail again", inbox.address)
@@ -111,7 +115,9 @@ def _run_pass(inbox: InboxSnapshot, report: SyncReport, engine: Engine, settings
     report.imported = imported
     with session_scope(engine) as session:
         row = get_inbox(session, inbox.address)
-        record_success(session, row, now(), history_id=cursor, imported=imported, backfill_done=True)
+        # The backfill is done only once the pass after it has caught up (see listing_for_catch_up).
+        record_success(session, row, now(), history_id=cursor, imported=imported,
+                       backfill_done=report.mode != "backfill")
     report.history_id = cursor
 
 
@@ -146,6 +152,9 @@ def describe_error(exc: Exception, address: str) -> tuple[str, str]:
         return "rate_limited", str(exc)
     if isinstance(exc, GmailError):
         return type(exc).__name__.lower(), str(exc)
+    if isinstance(exc, SQLAlchemyError):
+        # A database error's text quotes its bound parameters (mail bytes, addresses): keep it in the log only.
+        return "database", f"{type(exc).__name__} (see the daemon's log)"
     return "internal", f"{type(exc).__name__}: {exc}"
 
 

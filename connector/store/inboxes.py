@@ -56,7 +56,8 @@ def record_success(session: Session, inbox: Inbox, now: datetime | None = None, 
                    next_run_at: datetime | None = None) -> None:
     """A sync finished: move the cursor (in the same transaction as the work it covers)."""
     now = now or utcnow()
-    if history_id is not None:
+    if history_id is not None and not _older(history_id, inbox.history_id):
+        # A pass that outlived its lease may finish after a newer one: the cursor never goes back.
         inbox.history_id = history_id
     if backfill_done is not None:
         inbox.backfill_done = backfill_done
@@ -93,6 +94,12 @@ def remove_inbox(session: Session, address: str) -> bool:
     session.delete(inbox)
     session.flush()
     return True
+
+
+def _older(candidate: str, current: str | None) -> bool:
+    if current is None or not (candidate.isdigit() and current.isdigit()):
+        return False
+    return int(candidate) < int(current)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:

@@ -243,3 +243,43 @@ def test_mail_a_gmail_filter_archived_on_arrival_is_not_a_request(runtime, sandb
     report = sync(runtime)
 
     assert report.ok and report.imported == 0 and _tickets(runtime) == []
+
+
+def test_a_message_gmail_refuses_for_good_is_suspended_and_does_not_block_the_inbox(runtime, sandbox):
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    connect(runtime, sandbox, SUPPORT)
+    control(sandbox, "faults", {"method": "messages.get", "status": 400, "times": 1})
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 2))
+
+    report = sync(runtime)
+
+    assert report.ok, report.error
+    assert report.outcomes.created == 1 and report.outcomes.suspended == 1
+    held = _suspended(runtime)
+    assert [h["kind"] for h in held] == ["error"] and "Gmail refused to return message" in held[0]["reason"]
+    assert sync(runtime).imported == 0
+
+
+def test_mail_the_search_index_had_not_seen_at_backfill_is_caught_up_next_pass(runtime, sandbox):
+    """Gmail's search lags behind delivery by seconds; the sandbox's does not, so the lag is played here."""
+    from connector.gmail.google import GoogleGmail
+
+    class LaggingSearch(GoogleGmail):
+        lagging = True
+
+        def list_message_ids(self, query="", label_ids=(), limit=None, include_spam_trash=False):
+            if LaggingSearch.lagging:
+                LaggingSearch.lagging = False
+                return []
+            return super().list_message_ids(query, label_ids, limit, include_spam_trash)
+
+    runtime.gateway_factory = lambda credentials, s: LaggingSearch(credentials, s.gmail_api_endpoint,
+                                                                  sleep=lambda _: None)
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    connect(runtime, sandbox, SUPPORT)
+    assert sync(runtime).imported == 0              # the backfill's search did not see it yet
+
+    report = sync(runtime)
+
+    assert report.mode == "incremental" and report.imported == 1
+    assert sync(runtime).imported == 0
