@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 from aiosmtpd.smtp import SMTP
 
@@ -89,7 +90,7 @@ class InboundServer:
 
     def submit(self, raw_id: int) -> None:
         if self._worker is not None:
-            self._worker.submit(self.intake.process, raw_id)
+            self._worker.submit(self.intake.process, raw_id).add_done_callback(partial(_report_failure, raw_id))
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Block until every message received so far has been processed (tests, shutdown)."""
@@ -127,3 +128,11 @@ class InboundServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _report_failure(raw_id: int, done: Future) -> None:
+    # Nobody reads the worker's futures: without this an exception (the database down even for the
+    # hold-back) would vanish, and the mail would wait silently for retry_pending_smtp.
+    if not done.cancelled() and done.exception() is not None:
+        log.error("smtp raw mail %s left pending: processing failed; retry_pending_smtp takes it up again",
+                  raw_id, exc_info=done.exception())
