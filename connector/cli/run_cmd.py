@@ -52,12 +52,14 @@ def _stop_event(duration: float | None) -> threading.Event:
 def periodic_jobs(runtime: Runtime):
     """The plain-function jobs the daemon runs beside the per-inbox syncs."""
     from jobs.daemon import PeriodicJob
+    from jobs.dns_health import DNS_HEALTH_SECONDS, check_dns_health
     from jobs.forwarding import check_forwarding, recheck_forwarding_daily
     from jobs.send_reply import send_pending
 
     return [PeriodicJob("send-replies", 15, lambda: send_pending(runtime)),
             PeriodicJob("forwarding-check", 30, lambda: check_forwarding(runtime)),
-            PeriodicJob("forwarding-recheck", 86400, lambda: recheck_forwarding_daily(runtime))]
+            PeriodicJob("forwarding-recheck", 86400, lambda: recheck_forwarding_daily(runtime)),
+            PeriodicJob("dns-health", DNS_HEALTH_SECONDS, lambda: check_dns_health(runtime))]
 
 
 def serve(runtime: Runtime, stop: threading.Event, on_tick=None, tick_seconds: float = 1.0) -> int:
