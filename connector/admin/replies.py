@@ -43,8 +43,9 @@ class ReplyQueued(BaseModel):
 
 
 @router.post("/api/tickets/{ticket_id}/replies", response_model=ReplyQueued, status_code=201,
-             responses={404: {"description": "no such ticket"}, 413: {"description": "over Gmail's size limit"},
-                        422: {"description": "empty reply or unreadable attachment"}})
+             responses={400: {"description": "the body is not UTF-8 text (FastAPI cannot read it as JSON)"},
+                        404: {"description": "no such ticket"}, 413: {"description": "over Gmail's size limit"},
+                        422: {"description": "empty reply, unreadable attachment, or a body that is not JSON"}})
 def post_reply(ticket_id: RowId, reply: ReplyIn, request: Request) -> ReplyQueued:
     """Stored first, sent by the daemon's queue; a private note is never sent."""
     runtime = request.app.state.runtime
