@@ -10,7 +10,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy import text
 
 from connector import __version__
-from connector.admin.auth import AdminAuth
+from connector.admin.auth import AdminAuth, RequestGuard, allowed_hosts
 from connector.admin.deps import read_session
 from connector.admin.schemas import Health, Status
 from connector.admin.status import build_status
@@ -48,6 +48,10 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
                   openapi_url=None)
     app.state.runtime, app.state.daemon, app.state.auth = runtime, daemon, AdminAuth(runtime.settings.admin_token)
     app.state.usage = usage if usage is not None else getattr(runtime, "usage", None)
+    settings = runtime.settings
+    # getattr: older Settings objects have no ADMIN_ALLOWED_HOSTS; no extra names is the safe default.
+    hosts = allowed_hosts(settings.admin_bind[0], settings.admin_token, getattr(settings, "admin_allowed_hosts", ""))
+    app.add_middleware(RequestGuard, hosts=hosts)
     app.add_api_route("/healthz", _healthz, methods=["GET"], response_model=Health,
                       responses={503: {"model": Health}}, summary="liveness: database and scheduler")
     protected = APIRouter(dependencies=[Depends(require_admin)], responses=UNAUTHORISED)
