@@ -1,8 +1,10 @@
 """Dashboard sections for forwarded addresses (with DNS health) and outgoing mail; every stored value is escaped."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape
+from urllib.parse import urlsplit
 
 from connector.admin.words import when_words
 
@@ -10,9 +12,15 @@ _STATE_BADGES = {"verified": ("ok", "verified"), "forwarding_active": ("ok", "fo
                  "awaiting_confirmation": ("warn", "awaiting Google's confirmation"),
                  "not_configured": ("idle", "not configured"), "failed": ("bad", "failed")}
 _DNS_BADGES = {"ok": "ok", "warn": "warn", "fail": "bad"}
+# Where Google's forwarding confirmation links point; the sandbox's point at its own endpoint.
+GOOGLE_CONFIRMATION_HOSTS = frozenset({"mail.google.com", "mail-settings.google.com"})
+# Browsers read a backslash as "/" and skip whitespace, so such a link may open another host than
+# urlsplit sees: only plain URL characters are considered at all.
+_PLAIN_URL = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+")
 
 
-def forwarding_table(rows: list[dict], now: datetime) -> str:
+def forwarding_table(rows: list[dict], now: datetime, api_endpoint: str = "") -> str:
+    """`api_endpoint`: the configured GMAIL_API_ENDPOINT, whose (sandbox) links are clickable too."""
     if not rows:
         return ('<p class="muted">No external addresses forwarded: '
                 "<code>gmail-connector addresses add EXTERNAL --group GROUP</code></p>")
@@ -21,28 +29,50 @@ def forwarding_table(rows: list[dict], now: datetime) -> str:
     for row in rows:
         lines.append(
             f"<tr><td>{escape(row['external_address'])}</td><td>{escape(row['support_address'])}</td>"
-            f"<td>{escape(row['group'])}</td><td>{_forwarding_health(row)}</td>"
+            f"<td>{escape(row['group'])}</td><td>{_forwarding_health(row, api_endpoint)}</td>"
             f"<td>{dns_badge(row.get('dns'), now)}</td>"
             f"<td>{moment(row['last_check_at'], now)}</td><td>{moment(row['verified_at'], now)}</td></tr>")
     return "".join(lines) + "</table>"
 
 
-def _forwarding_health(row: dict) -> str:
+def _forwarding_health(row: dict, api_endpoint: str) -> str:
     css, words = _STATE_BADGES.get(row["state"], ("idle", row["state"]))
     html = f'<span class="badge {css}">{escape(words)}</span>'
     if row["failure_reason"]:
         html += f'<br><span class="reason">{escape(row["failure_reason"])}</span>'
     if row["confirmation_code"]:
         html += f'<br>confirmation code <code>{escape(row["confirmation_code"])}</code>'
-    link = row["confirmation_link"]
-    if link:
-        # Only Google's https links become clickable; anything else stays inert text to copy.
-        if link.startswith("https://"):
-            html += (f'<br><a href="{escape(link)}" rel="noreferrer noopener" target="_blank">'
-                     "open Google's confirmation link</a>")
-        else:
-            html += f"<br>confirmation link <code>{escape(link)}</code>"
+    if row["confirmation_link"]:
+        html += confirmation_link(row["confirmation_link"], api_endpoint)
     return html
+
+
+def confirmation_link(link: str, api_endpoint: str = "") -> str:
+    """Clickable only when it leads to Google (or the configured sandbox); else inert text with a warning."""
+    if is_trusted_link(link, api_endpoint):
+        return (f'<br><a href="{escape(link)}" rel="noreferrer noopener" target="_blank">'
+                "open Google's confirmation link</a>")
+    return (f"<br>confirmation link <code>{escape(link)}</code> "
+            '<span class="badge warn">not a Google address: the mail may be forged, do not open it</span>')
+
+
+def is_trusted_link(link: str, api_endpoint: str = "") -> bool:
+    # Anyone can mail a support address, so the stored link is hostile input until its host is known.
+    if not _PLAIN_URL.fullmatch(link):
+        return False
+    try:
+        parts = urlsplit(link)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.username is not None or parts.password is not None:
+        return False
+    if parts.scheme == "https" and port is None and parts.hostname in GOOGLE_CONFIRMATION_HOSTS:
+        return True
+    if not api_endpoint:
+        return False
+    sandbox = urlsplit(api_endpoint)
+    return (parts.scheme, parts.hostname, port) == (sandbox.scheme, sandbox.hostname, sandbox.port)
 
 
 def dns_badge(dns: dict | None, now: datetime) -> str:

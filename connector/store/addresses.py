@@ -120,7 +120,7 @@ def apply_forwarding_mail(session: Session, raw_mail: RawMail, decision: Forward
     Mail that fits no setup is suspended for a person to look at, never dropped."""
     now = now or utcnow()
     if decision.kind == "confirmation":
-        outcome = _attach_confirmation(session, decision, now)
+        outcome = _attach_confirmation(session, raw_mail, decision, now)
     else:
         outcome = _record_verification(session, decision, now)
     if outcome.startswith("suspend:"):
@@ -132,15 +132,35 @@ def apply_forwarding_mail(session: Session, raw_mail: RawMail, decision: Forward
     return outcome
 
 
-def _attach_confirmation(session: Session, decision: ForwardingMail, now: datetime) -> str:
+def _attach_confirmation(session: Session, raw_mail: RawMail, decision: ForwardingMail, now: datetime) -> str:
     row = find_address(session, decision.received_at_address)
-    if row is None or (decision.requested_by and decision.requested_by != row.external_address):
+    # Anyone may mail a support address: only a confirmation naming the external address we set up
+    # is attached, and one without a requesting address is no proof at all.
+    if row is None or not decision.requested_by or decision.requested_by != row.external_address:
         return (f"suspend: Gmail forwarding confirmation from {decision.requested_by or '(unknown)'} to "
                 f"{decision.received_at_address}, which no external address expects")
+    if not _sent_by_google(raw_mail):
+        return (f"suspend: Gmail forwarding confirmation for {row.external_address} received by SMTP from "
+                f"{raw_mail.envelope_from or '<>'}, not from a google.com sender; it may be forged")
     touch(row, now, confirmation_code=decision.code, confirmation_link=decision.link,
           confirmation_received_at=now, state=AWAITING if row.state == NOT_CONFIGURED else row.state)
     session.add(row)
     return f"forwarding confirmation for {row.external_address} attached ({decision.code or 'no code'})"
+
+
+def _sent_by_google(raw_mail: RawMail) -> bool:
+    """Whether the confirmation's trace is Google's own.
+
+    Google sends the confirmation itself, straight to the support address (it is not forwarded), so
+    its envelope sender (the later Return-Path) is a google.com address; the sandbox does the same.
+    Mail written by anyone else and relayed by an ordinary host carries that host's sender and fails.
+    This is no signature check: a sender talking SMTP to us directly can still claim google.com, which
+    is why the requesting address must match and only Google's links are clickable. Mail synced from
+    Gmail passed Gmail's own SPF/DKIM/DMARC checks (google.com publishes p=reject)."""
+    if raw_mail.source != "smtp":
+        return True
+    domain = (raw_mail.envelope_from or "").rpartition("@")[2].strip().rstrip(">").lower()
+    return domain == "google.com" or domain.endswith(".google.com")
 
 
 def _record_verification(session: Session, decision: ForwardingMail, now: datetime) -> str:
