@@ -19,7 +19,6 @@ from jobs.send_reply import Outbound, send_pending
 from tests.outbound.conftest import LATER, outgoing
 
 EXTERNAL, SUPPORT_ADDRESS, CLAIRE = "facturation@masociete.com", "facturation@helpdesk.example", "claire@example.org"
-NOW = datetime.now(timezone.utc) + timedelta(minutes=1)     # queued replies are due from "now"
 
 
 class Relay:
@@ -87,7 +86,9 @@ def _crash(exc: BaseException):
     return after_send
 
 
-def _send(runtime, outbound: Outbound, at: datetime = NOW):
+def _send(runtime, outbound: Outbound, later: timedelta = timedelta(0)):
+    # Queued replies are due from the moment they were queued, so the clock starts at the real now.
+    at = datetime.now(timezone.utc) + timedelta(seconds=1) + later
     return send_pending(runtime, now=lambda: at, outbound=outbound)
 
 
@@ -98,10 +99,10 @@ def test_a_crash_after_the_relay_accepted_never_sends_again(runtime, relay, repl
         with pytest.raises(Killed):
             _send(runtime, crashing)
         assert outgoing(runtime, reply_id).state == "sending"
-        _send(runtime, relay.outbound, NOW + LEASE + timedelta(seconds=1))
+        _send(runtime, relay.outbound, LEASE + timedelta(seconds=1))
     else:
         assert _send(runtime, crashing).failed == 1
-        assert _send(runtime, relay.outbound, NOW + LATER).sent == 0
+        assert _send(runtime, relay.outbound, LATER).sent == 0
 
     assert len(relay.envelopes) == 1, "the customer got the reply once"
     row = outgoing(runtime, reply_id)
@@ -113,7 +114,7 @@ def test_a_connection_lost_after_data_is_not_retried(runtime, relay, reply_id):
 
     report = _send(runtime, relay.outbound)
     relay.drop_after_data = False
-    later = _send(runtime, relay.outbound, NOW + LATER)
+    later = _send(runtime, relay.outbound, LATER)
 
     assert (report.failed, report.retrying, later.sent) == (1, 0, 0)
     assert len(relay.envelopes) == 1
@@ -128,7 +129,7 @@ def test_a_temporary_refusal_at_rcpt_is_retried_and_then_sent_once(runtime, rela
     assert (first.retrying, outgoing(runtime, reply_id).state) == (1, "queued")
 
     relay.rcpt_answer = None
-    second = _send(runtime, relay.outbound, NOW + LATER)
+    second = _send(runtime, relay.outbound, LATER)
 
     assert (second.sent, second.failed) == (1, 0)
     assert len(relay.envelopes) == 1 and outgoing(runtime, reply_id).state == "sent"
