@@ -1,6 +1,7 @@
 """The database engine: SQLite by default, PostgreSQL by URL, plus the transaction scope."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -26,7 +27,30 @@ def make_engine(database_url: str) -> Engine:
     url = make_url(normalise_url(database_url))
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", _postgres_text_without_nul, retval=True)
+    return engine
+
+
+def _postgres_text_without_nul(_conn, _cursor, statement, parameters, _context, _executemany):
+    # PostgreSQL text cannot hold NUL (SQLite can), yet mail decodes to it: "=00" in an encoded word,
+    # a stray byte in a body. One such message would fail every sync of its inbox. The raw bytes are
+    # kept as bytea, so the text copies get U+FFFD instead, in lookups too, so they still match.
+    return statement, _without_nul(parameters)
+
+
+def _without_nul(parameters):
+    # One statement's parameters are a mapping; a batch (executemany) is a sequence of mappings.
+    if isinstance(parameters, Mapping):
+        return {key: _text_without_nul(value) for key, value in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(_without_nul(each) if isinstance(each, Mapping) else _text_without_nul(each)
+                                for each in parameters)
+    return parameters
+
+
+def _text_without_nul(value):
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
 def _sqlite_engine(url) -> Engine:
