@@ -72,6 +72,7 @@ class Settings:
     smtp_relay_url: str = field(default="", repr=False)      # may hold a password
     dkim_selector: str = ""
     dkim_private_key_file: str = ""
+    admin_allowed_hosts: str = ""
     lease_ttl_seconds: int = 90
 
     def __post_init__(self) -> None:
@@ -104,7 +105,8 @@ class Settings:
                           ("ADMIN_TOKEN", "admin_token"),
                           ("INBOUND_DOMAIN", "inbound_domain"), ("TOKEN_ENCRYPTION_KEY", "token_encryption_key"),
                           ("DNS_RESOLVER", "dns_resolver"), ("SMTP_RELAY_URL", "smtp_relay_url"),
-                          ("DKIM_SELECTOR", "dkim_selector"), ("DKIM_PRIVATE_KEY_FILE", "dkim_private_key_file")):
+                          ("DKIM_SELECTOR", "dkim_selector"), ("DKIM_PRIVATE_KEY_FILE", "dkim_private_key_file"),
+                          ("ADMIN_ALLOWED_HOSTS", "admin_allowed_hosts")):
             if get(key):
                 kwargs[name] = get(key, "").strip()
         if get("LOG_LEVEL"):

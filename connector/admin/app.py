@@ -50,7 +50,7 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
     app.state.usage = usage if usage is not None else getattr(runtime, "usage", None)
     settings = runtime.settings
     # getattr: older Settings objects have no ADMIN_ALLOWED_HOSTS; no extra names is the safe default.
-    hosts = allowed_hosts(settings.admin_bind[0], settings.admin_token, getattr(settings, "admin_allowed_hosts", ""))
+    hosts = allowed_hosts(settings.admin_bind[0], settings.admin_token, settings.admin_allowed_hosts)
     app.add_middleware(RequestGuard, hosts=hosts)
     app.add_api_route("/healthz", _healthz, methods=["GET"], response_model=Health,
                       responses={503: {"model": Health}}, summary="liveness: database and scheduler")

@@ -16,7 +16,7 @@ router = APIRouter()
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                "frame-ancestors 'none'",
-    "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
 }
 LOGIN_HELP = ("<!doctype html><meta charset='utf-8'><title>gmail-connector: sign in</title>"
               "<p>This dashboard needs the admin token. Open <code>/?token=YOUR_ADMIN_TOKEN</code> once; "
@@ -41,7 +41,8 @@ def dashboard(request: Request, token: str | None = None) -> Response:
     with read_session(runtime) as session:
         status = build_status(session, now, daemon, request.app.state.usage)
         held, tickets = suspended_rows(session), recent_tickets(session, RECENT_TICKETS)
-    page = render_dashboard(status, held, tickets, now, can_sync=daemon is not None)
+    page = render_dashboard(status, held, tickets, now, can_sync=daemon is not None,
+                            api_endpoint=runtime.settings.gmail_api_endpoint)
     return HTMLResponse(page, headers=SECURITY_HEADERS)
 
 

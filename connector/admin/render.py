@@ -29,12 +29,13 @@ form{display:inline}button{font:inherit;font-size:12px;padding:2px 8px;cursor:po
 
 
 def render_dashboard(status: dict, suspended: list[dict], tickets: list[dict], now: datetime,
-                     can_sync: bool) -> str:
+                     can_sync: bool, api_endpoint: str = "") -> str:
     """The whole page: a summary, the inboxes, forwarding, held-back mail, outgoing mail, recent tickets."""
     parts = [_head(), _banner(status), "<main>", _cards(status["totals"], status.get("outgoing")),
              "<h2>Inboxes</h2>", sync_errors(status.get("sync_errors_by_kind", {})),
              _inbox_table(status["inboxes"], now, can_sync),
-             "<h2>Forwarded external addresses</h2>", forwarding_table(status.get("external_addresses", []), now),
+             "<h2>Forwarded external addresses</h2>", forwarding_table(status.get("external_addresses", []), now,
+                                                                                 api_endpoint),
              "<h2>Held-back mail</h2>", _chips(status["suspended_by_kind"]), _suspended_table(suspended, now),
              "<h2>Outgoing mail</h2>", outgoing_summary(status.get("outgoing") or {"by_state": {}}, now),
              "<h2>Tickets</h2>", _chips(status["tickets_by_status"]), _ticket_table(tickets[:RECENT_TICKETS], now, status["totals"]["tickets"]),

@@ -84,12 +84,12 @@ def _consent(args, address: str, requested) -> Grant:
             print(f"Open this address in a browser, sign in as {address} and press Allow:\n\n  {flow.url}\n\n"
                   "If that browser runs on another machine, the page it lands on after Allow fails to load: "
                   "copy that page's address (http://127.0.0.1:...) and paste it here.", flush=True)
-            redirect = listener.wait(prompt=lambda question: input(question))
+            redirect = listener.wait(prompt=lambda question: input(question), state=flow.state)
         else:
             print(f"Opening your browser to sign in as {address}. If it does not open, visit:\n\n  {flow.url}\n",
                   flush=True)
             webbrowser.open(flow.url, new=1)
-            redirect = listener.wait()
+            redirect = listener.wait(state=flow.state)
     return flow.complete(redirect)
 
 

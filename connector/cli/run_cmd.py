@@ -54,9 +54,11 @@ def periodic_jobs(runtime: Runtime):
     from jobs.daemon import PeriodicJob
     from jobs.dns_health import DNS_HEALTH_SECONDS, check_dns_health
     from jobs.forwarding import check_forwarding, recheck_forwarding_daily
+    from connector.inbound.retry import retry_pending_smtp
     from jobs.send_reply import send_pending
 
     return [PeriodicJob("send-replies", 15, lambda: send_pending(runtime)),
+            PeriodicJob("smtp-retry", 60, lambda: retry_pending_smtp(runtime)),
             PeriodicJob("forwarding-check", 30, lambda: check_forwarding(runtime)),
             PeriodicJob("forwarding-recheck", 86400, lambda: recheck_forwarding_daily(runtime)),
             PeriodicJob("dns-health", DNS_HEALTH_SECONDS, lambda: check_dns_health(runtime))]
