@@ -1,4 +1,4 @@
-"""A real SQLite store with inboxes, tickets and held-back mail, as the sync layer would leave it."""
+"""A real store (SQLite or PostgreSQL) with inboxes, tickets and held-back mail, as the sync layer would leave it."""
 from __future__ import annotations
 
 import shutil
@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 import requests
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from connector.admin.app import create_app
 from connector.admin.server import AdminServer
@@ -61,10 +62,15 @@ def migrated_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def engine(tmp_path, migrated_template) -> Iterator[Engine]:
-    (tmp_path / "data").mkdir()
-    shutil.copyfile(migrated_template, tmp_path / "data" / "connector.db")
-    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'connector.db'}")
+def engine(request, database_url) -> Iterator[Engine]:
+    if make_url(database_url).get_backend_name() == "sqlite":
+        target = Path(make_url(database_url).database)
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(request.getfixturevalue("migrated_template"), target)
+        engine = make_engine(database_url)
+    else:
+        engine = make_engine(database_url)
+        upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -105,8 +111,8 @@ def populated(engine, tmp_path) -> Engine:
 
 
 @pytest.fixture
-def runtime(populated, tmp_path) -> Runtime:
-    settings = Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN)
+def runtime(populated, tmp_path, database_url) -> Runtime:
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, admin_token=ADMIN_TOKEN)
     return Runtime(settings=settings, engine=populated)
 
 

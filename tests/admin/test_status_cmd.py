@@ -21,7 +21,7 @@ def status_command(monkeypatch, tmp_path):
 @pytest.fixture
 def cli_database(monkeypatch, populated):
     """The populated store, reachable through DATABASE_URL as the CLI reads it."""
-    monkeypatch.setenv("DATABASE_URL", str(populated.url))
+    monkeypatch.setenv("DATABASE_URL", populated.url.render_as_string(hide_password=False))
     populated.dispose()
     return populated
 
@@ -44,7 +44,7 @@ def test_status_in_words_names_the_fix(cli_database, capsys):
     assert "held back: auto_reply 1, bounce 1" in out
 
 
-def test_status_on_a_fresh_database_says_how_to_start(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+def test_status_on_a_fresh_database_says_how_to_start(monkeypatch, database_url, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
     assert main(["--env-file", "/nonexistent", "status"]) == 0
     assert "no inboxes connected" in capsys.readouterr().out
