@@ -48,3 +48,12 @@ def test_secrets_are_never_shown():
     shown = repr(settings) + str(settings.describe())
     assert not any(secret in shown for secret in ("tok-123", "key-456", "pw-789"))
     assert settings.describe()["admin_token"] == "(set)"
+
+
+def test_an_id_that_cannot_exist_is_refused_before_the_database_is_asked(capsys):
+    from connector.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--env-file", "/nonexistent", "tickets", "show", "2147483648"])
+    assert exit_.value.code == 2
+    assert "not an id that can exist" in capsys.readouterr().err

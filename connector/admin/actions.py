@@ -17,7 +17,7 @@ from jobs.recover import recover as recover_mail
 router = APIRouter()
 _NOT_FOUND = {404: {"description": "no such inbox, ticket or held-back mail"}}
 # Ids are 64-bit row ids: a larger number is a 422, not an overflow inside the database driver.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]   # the id columns are 32-bit on PostgreSQL
 
 
 def done(request: Request, result) -> Response:

@@ -14,7 +14,7 @@ from connector.store.db import session_scope
 from connector.store.outbound import UnknownTicket, queue_reply
 
 router = APIRouter()
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]   # the id columns are 32-bit on PostgreSQL
 
 
 # The schema says exactly what is accepted, so a client (or a fuzzer) valid by it is never refused.

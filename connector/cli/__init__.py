@@ -36,6 +36,17 @@ class CommandError(Exception):
         self.status = status
 
 
+def row_id(text: str) -> int:
+    """An id argument (ticket, suspended mail): ids are 32-bit in the database."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"{value} is not an id that can exist (1 to 2147483647)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gmail-connector",
@@ -72,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.status
     except KeyboardInterrupt:
         return 130
+    finally:
+        from connector.store.db import dispose_all
+
+        dispose_all()
 
 
 if __name__ == "__main__":  # pragma: no cover

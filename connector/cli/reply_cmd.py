@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from connector.bootstrap import bootstrap
-from connector.cli import CommandError
+from connector.cli import CommandError, row_id
 from connector.outbound.compose import ReplyAttachment
 from connector.store.db import session_scope
 from connector.store.outbound import ReplyError, queue_reply
@@ -16,7 +16,7 @@ def register(sub) -> None:
     parser = sub.add_parser("reply", help="reply to a ticket's requester (or add a private note)",
                             description="Queue a reply on a ticket; the daemon sends it, or --send-now does. "
                                         "It is stored before anything is sent.")
-    parser.add_argument("ticket_id", type=int, metavar="TICKET_ID")
+    parser.add_argument("ticket_id", type=row_id, metavar="TICKET_ID")
     body = parser.add_mutually_exclusive_group(required=True)
     body.add_argument("--body", metavar="TEXT", help="the reply text")
     body.add_argument("--body-file", metavar="FILE", help="read the reply text from FILE (- for standard input)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from connector.bootstrap import bootstrap
-from connector.cli import CommandError
+from connector.cli import CommandError, row_id
 from connector.store.db import session_scope
 from connector.store.queries import ticket_detail, ticket_rows
 from connector.store.suspended import delete_suspended, suspended_rows
@@ -18,7 +18,7 @@ def register(sub) -> None:
     t_list.add_argument("--json", action="store_true", help="print the documented JSON array")
     t_list.set_defaults(func=_tickets_list)
     t_show = t_actions.add_parser("show", help="show one ticket with its comments")
-    t_show.add_argument("id", type=int)
+    t_show.add_argument("id", type=row_id)
     t_show.add_argument("--json", action="store_true", help="print the documented JSON object")
     t_show.set_defaults(func=_tickets_show)
 
@@ -29,10 +29,10 @@ def register(sub) -> None:
     s_list.add_argument("--json", action="store_true", help="print the documented JSON array")
     s_list.set_defaults(func=_suspended_list)
     s_recover = s_actions.add_parser("recover", help="turn suspended mail into a ticket after all")
-    s_recover.add_argument("id", type=int)
+    s_recover.add_argument("id", type=row_id)
     s_recover.set_defaults(func=_suspended_recover)
     s_delete = s_actions.add_parser("delete", help="discard suspended mail (the raw message is kept)")
-    s_delete.add_argument("id", type=int)
+    s_delete.add_argument("id", type=row_id)
     s_delete.set_defaults(func=_suspended_delete)
 
 

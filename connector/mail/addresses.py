@@ -11,6 +11,9 @@ from connector.mail.model import Address
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+$")
 
 
+# RFC 5321 caps a forward path at 256 octets; anything longer is not an address a reply can reach.
+MAX_ADDRESS_CHARS = 254
+
 def parse_addresses(header: str, raw_values: list[str]) -> tuple[tuple[Address, ...], list[str]]:
     """All addresses in every occurrence of one header, plus readable defects."""
     values = [unfold(v) for v in raw_values]
@@ -28,7 +31,7 @@ def parse_addresses(header: str, raw_values: list[str]) -> tuple[tuple[Address, 
         decoded, word_defects = decode_words(name)
         defects.extend(f"{header}: {d}" for d in word_defects)
         email = email.strip()
-        if not _EMAIL.match(email):
+        if not _EMAIL.match(email) or len(email) > MAX_ADDRESS_CHARS:
             defects.append(f"{header}: no usable address in {(decoded or email)[:60]!r}")
             out.append(Address(name=(decoded or email).strip(), email=""))
             continue

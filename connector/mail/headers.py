@@ -46,6 +46,9 @@ def _stdlib_defects(name: str, value: str) -> list[str]:
     return [f"{name}: {type(d).__name__}: {d}".rstrip(": ") for d in header.defects]
 
 
+MAX_ID_CHARS = 500
+
+
 def message_ids(value: str | None) -> list[str]:
     """Ids in order, without angle brackets; bare ids (no brackets) accepted if they look like ids."""
     if not value:
@@ -55,7 +58,8 @@ def message_ids(value: str | None) -> list[str]:
         found = [token for token in value.split() if "@" in token and "<" not in token and ">" not in token]
     seen: dict[str, None] = {}
     for mid in found:
-        seen.setdefault(mid, None)
+        # Real ids are short; a giant one is cut so it stays indexable (PostgreSQL caps index entries).
+        seen.setdefault(mid[:MAX_ID_CHARS], None)
     return list(seen)
 
 

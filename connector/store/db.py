@@ -1,6 +1,7 @@
 """The database engine: SQLite by default, PostgreSQL by URL, plus the transaction scope."""
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,12 +24,24 @@ def normalise_url(database_url: str) -> str:
     return database_url
 
 
+# Engines made in this process, so a command run inside a longer-lived process (tests, an
+# embedding tool) returns its connections when it ends.
+_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+def dispose_all() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose()
+
+
 def make_engine(database_url: str) -> Engine:
     url = make_url(normalise_url(database_url))
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    engine = create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
-    event.listen(engine, "before_cursor_execute", _postgres_text_without_nul, retval=True)
+        engine = _sqlite_engine(url)
+    else:
+        engine = create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _postgres_text_without_nul, retval=True)
+    _ENGINES.add(engine)
     return engine
 
 

@@ -226,3 +226,13 @@ def test_empty_input_and_binary_garbage_never_raise():
     for raw in (b"", b"\x00\xff\xfe garbage \x80\r\n\r\n\xff", b"Content-Type: multipart/mixed\r\n\r\n--"):
         m = parse_mail(raw)
         assert m.raw == raw and m.message_id.endswith("@generated.invalid")
+
+
+def test_giant_ids_and_addresses_stay_indexable():
+    from connector.mail.parse import parse_mail
+
+    raw = (f"From: {'a' * 400}@example.com\r\nMessage-ID: <{'x' * 6000}@example.com>\r\n"
+           f"References: <{'r' * 3000}@example.com>\r\nSubject: long\r\n\r\nbody\r\n").encode()
+    mail = parse_mail(raw)
+    assert len(mail.message_id) <= 500 and all(len(r) <= 500 for r in mail.references)
+    assert mail.from_.email == "" and any("From" in d for d in mail.defects)
