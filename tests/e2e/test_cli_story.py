@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event
 
 from connector import demo_mail
 from connector.cli import main
@@ -26,20 +25,6 @@ CLI = [sys.executable, "-c", "import sys; from connector.cli import main; sys.ex
 def sandbox(tmp_path):
     with SandboxServer(mailboxes=[SUPPORT], state_dir=tmp_path / "sandbox", quota_tier="2026", port=0) as srv:
         yield srv
-
-
-@pytest.fixture(autouse=True)
-def engines_disposed():
-    """Disposes, when the test ends, every engine the test connected through."""
-    # main() leaves its engine to process exit; called in-process on PostgreSQL, the pooled
-    # connections would otherwise raise ResourceWarning whenever the garbage collector finds them.
-    engines: list[Engine] = []
-    remember = lambda connection: engines.append(connection.engine)  # noqa: E731
-    event.listen(Engine, "engine_connect", remember)
-    yield
-    event.remove(Engine, "engine_connect", remember)
-    for engine in engines:
-        engine.dispose()
 
 
 @pytest.fixture

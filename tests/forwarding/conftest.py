@@ -6,7 +6,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event
 
 from connector.bootstrap import bootstrap
 from connector.cli.inboxes_cmd import connect_inbox
@@ -26,20 +25,6 @@ ANCIEN = "ancien@masociete.com"
 
 def support_of(external: str) -> str:
     return f"{external.partition('@')[0]}@{DOMAIN}"
-
-
-@pytest.fixture(autouse=True)
-def engines_disposed():
-    """Disposes, when the test ends, every engine the test connected through."""
-    # main() leaves its engine to process exit; called in-process on PostgreSQL, the pooled
-    # connections would otherwise raise ResourceWarning whenever the garbage collector finds them.
-    engines: list[Engine] = []
-    remember = lambda connection: engines.append(connection.engine)  # noqa: E731
-    event.listen(Engine, "engine_connect", remember)
-    yield
-    event.remove(Engine, "engine_connect", remember)
-    for engine in engines:
-        engine.dispose()
 
 
 @pytest.fixture

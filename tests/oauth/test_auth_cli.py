@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -10,11 +9,8 @@ import pytest
 import requests
 import responses
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, event
 
-from connector.bootstrap import bootstrap
-from connector.cli import main
-from connector.settings import Settings
+from cli_env import cli, runtime_of
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox, set_state
 from connector.store.service_accounts import grant_of, stored_credential
@@ -31,34 +27,6 @@ def sandbox(tmp_path):
         yield srv
 
 
-@pytest.fixture(autouse=True)
-def engines_disposed():
-    """Disposes, when the test ends, every engine the test connected through."""
-    # main() leaves its engine to process exit; called in-process on PostgreSQL, the pooled
-    # connections would otherwise raise ResourceWarning whenever the garbage collector finds them.
-    engines: list[Engine] = []
-    remember = lambda connection: engines.append(connection.engine)  # noqa: E731
-    event.listen(Engine, "engine_connect", remember)
-    yield
-    event.remove(Engine, "engine_connect", remember)
-    for engine in engines:
-        engine.dispose()
-
-
-@pytest.fixture
-def env(tmp_path, sandbox, database_url, monkeypatch):
-    for key in ("TOKEN_ENCRYPTION_KEY", "LOG_LEVEL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GMAIL_API_ENDPOINT", sandbox.url)
-    return tmp_path
-
-
-def cli(env, *args: str) -> int:
-    return main(["--env-file", str(env / "absent.env"), *args])
-
-
 def user_file(sandbox, address: str = SUPPORT) -> str:
     return str(Path(sandbox.state_dir) / f"{address}.json")
 
@@ -67,12 +35,6 @@ def status(env, capsys) -> dict:
     capsys.readouterr()
     assert cli(env, "auth", "status", "--json") == 0
     return json.loads(capsys.readouterr().out)
-
-
-def runtime_of(env, sandbox):
-    # The database `env` gave the command line.
-    return bootstrap(Settings(data_dir=env / "data", database_url=os.environ["DATABASE_URL"],
-                              gmail_api_endpoint=sandbox.url))
 
 
 def test_importing_a_credentials_file_records_its_scopes(env, sandbox, capsys):

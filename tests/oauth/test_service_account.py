@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -10,13 +9,10 @@ import requests
 import responses
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
-from sqlalchemy import Engine, event
 
-from connector.bootstrap import bootstrap
-from connector.cli import main
+from cli_env import cli, runtime_of
 from connector.cli.inboxes_cmd import connect_inbox
 from connector.gmail.port import ForwardingNotPermitted
-from connector.settings import Settings
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox
 from connector.store.service_accounts import grant_of, service_account_key, stored_credential
@@ -36,42 +32,8 @@ def sandbox(tmp_path):
         yield srv
 
 
-@pytest.fixture(autouse=True)
-def engines_disposed():
-    """Disposes, when the test ends, every engine the test connected through."""
-    # main() leaves its engine to process exit; called in-process on PostgreSQL, the pooled
-    # connections would otherwise raise ResourceWarning whenever the garbage collector finds them.
-    engines: list[Engine] = []
-    remember = lambda connection: engines.append(connection.engine)  # noqa: E731
-    event.listen(Engine, "engine_connect", remember)
-    yield
-    event.remove(Engine, "engine_connect", remember)
-    for engine in engines:
-        engine.dispose()
-
-
-@pytest.fixture
-def env(tmp_path, sandbox, database_url, monkeypatch):
-    for key in ("TOKEN_ENCRYPTION_KEY", "LOG_LEVEL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GMAIL_API_ENDPOINT", sandbox.url)
-    return tmp_path
-
-
-def cli(env, *args: str) -> int:
-    return main(["--env-file", str(env / "absent.env"), *args])
-
-
 def key_file(sandbox) -> str:
     return str(Path(sandbox.state_dir) / "service_account.json")
-
-
-def runtime_of(env, sandbox):
-    # The database `env` gave the command line.
-    return bootstrap(Settings(data_dir=env / "data", database_url=os.environ["DATABASE_URL"],
-                              gmail_api_endpoint=sandbox.url))
 
 
 def test_a_domain_key_connects_a_mailbox_by_impersonation(env, sandbox, capsys):

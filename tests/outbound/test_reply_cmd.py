@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import Engine, event
 from sqlmodel import select
 
 from connector.cli import main
@@ -12,20 +11,6 @@ from connector.store.db import session_scope
 from connector.store.models import Comment
 from connector.store.outbound_models import OutgoingMail
 from tests.outbound.conftest import CUSTOMER, SUPPORT, customer_writes, only_ticket_id, parsed, sent_records, sync
-
-
-@pytest.fixture(autouse=True)
-def engines_disposed():
-    """Disposes, when the test ends, every engine the test connected through."""
-    # main() leaves its engine to process exit; called in-process on PostgreSQL, the pooled
-    # connections would otherwise raise ResourceWarning whenever the garbage collector finds them.
-    engines: list[Engine] = []
-    remember = lambda connection: engines.append(connection.engine)  # noqa: E731
-    event.listen(Engine, "engine_connect", remember)
-    yield
-    event.remove(Engine, "engine_connect", remember)
-    for engine in engines:
-        engine.dispose()
 
 
 @pytest.fixture
