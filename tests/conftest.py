@@ -10,9 +10,11 @@ import secrets
 from typing import Iterator
 
 import pytest
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
-from connector.store.db import normalise_url
+from connector.store.db import make_engine, normalise_url, upgrade
 
 BACKEND_ENV, URL_ENV = "TEST_DATABASE_BACKEND", "TEST_DATABASE_URL"
 
@@ -64,6 +66,29 @@ def throwaway_postgres() -> Iterator[ThrowawayDatabases]:
     databases = ThrowawayDatabases(url)
     yield databases
     databases.drop_all()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_url(throwaway_postgres) -> str:
+    """One PostgreSQL database per session, migrated once; tests empty its tables instead of recreating it."""
+    url = throwaway_postgres.create()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def postgres_engine(migrated_postgres_url) -> Iterator[Engine]:
+    """The session's migrated PostgreSQL database, with every table emptied for this test."""
+    engine = make_engine(migrated_postgres_url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

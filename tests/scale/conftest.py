@@ -5,8 +5,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlmodel import SQLModel
+from sqlalchemy import Engine
 
 from connector.store.db import make_engine, session_scope, upgrade
 from connector.store.inboxes import add_inbox
@@ -15,26 +14,13 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 TTL = timedelta(seconds=30)
 
 
-@pytest.fixture(scope="session")
-def migrated_postgres_url(throwaway_postgres) -> str:
-    """One PostgreSQL database per session, migrated once; each test empties its tables instead."""
-    url = throwaway_postgres.create()
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request, tmp_path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{(tmp_path / 'leases.db').as_posix()}")
-        upgrade(engine)
-    else:
-        engine = make_engine(request.getfixturevalue("migrated_postgres_url"))
-        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    if request.param == "postgres":
+        yield request.getfixturevalue("postgres_engine")
+        return
+    engine = make_engine(f"sqlite:///{(tmp_path / 'leases.db').as_posix()}")
+    upgrade(engine)
     yield engine
     engine.dispose()
 
