@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 from connector.bootstrap import bootstrap
 from connector.cli import CommandError
@@ -49,7 +50,8 @@ def _add(args, settings) -> int:
     return 0
 
 
-def _list(args, settings) -> int:
+def show_addresses(args, settings, show: Callable[[dict], None]) -> int:
+    """Prints every external address: all as JSON with --json, otherwise each through `show`."""
     runtime = bootstrap(settings)
     with session_scope(runtime.engine) as session:
         rows = [address_json(row) for row in list_addresses(session)]
@@ -59,8 +61,16 @@ def _list(args, settings) -> int:
     if not rows:
         print("no external addresses: gmail-connector addresses add EXTERNAL --group GROUP")
     for r in rows:
-        print(f"{r['external_address']:<36} -> {r['support_address']:<40} group={r['group']:<10} {r['state']}")
+        show(r)
     return 0
+
+
+def _list(args, settings) -> int:
+    return show_addresses(args, settings, _show_mapping)
+
+
+def _show_mapping(r: dict) -> None:
+    print(f"{r['external_address']:<36} -> {r['support_address']:<40} group={r['group']:<10} {r['state']}")
 
 
 def _remove(args, settings) -> int:

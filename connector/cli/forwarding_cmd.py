@@ -1,16 +1,15 @@
 """`gmail-connector forwarding setup|verify|status`: forward external addresses to the helpdesk."""
 from __future__ import annotations
 
-import json
 import time
 
 from connector.bootstrap import bootstrap
 from connector.cli import CommandError
+from connector.cli.addresses_cmd import show_addresses
 from connector.forwarding import states
 from connector.forwarding.criteria import DISPOSITIONS
 from connector.gmail.port import GmailError
-from connector.store.addresses import address_json, list_addresses
-from connector.store.db import session_scope
+from connector.store.addresses import address_json
 from jobs.forwarding import (SetupError, await_verification, check_forwarding, ensure_forwarding, snapshot,
                              start_verification)
 
@@ -100,20 +99,14 @@ def _verify(args, settings) -> int:
 
 
 def _status(args, settings) -> int:
-    runtime = bootstrap(settings)
-    with session_scope(runtime.engine) as session:
-        rows = [address_json(row) for row in list_addresses(session)]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    if not rows:
-        print("no external addresses: gmail-connector addresses add EXTERNAL --group GROUP")
-    for r in rows:
-        print(f"{r['external_address']} -> {r['support_address']} [{r['group']}]: {r['state']}")
-        if r["state"] == states.AWAITING and r["confirmation_link"]:
-            print(f"    confirmation code {r['confirmation_code'] or '(none)'}: {r['confirmation_link']}")
-        if r["failure_reason"]:
-            print(f"    {r['failure_reason']}")
-        if r["verified_at"]:
-            print(f"    last verified {r['verified_at']}" + ("" if r["outgoing_allowed"] else " (verify again)"))
-    return 0
+    return show_addresses(args, settings, _show_forwarding)
+
+
+def _show_forwarding(r: dict) -> None:
+    print(f"{r['external_address']} -> {r['support_address']} [{r['group']}]: {r['state']}")
+    if r["state"] == states.AWAITING and r["confirmation_link"]:
+        print(f"    confirmation code {r['confirmation_code'] or '(none)'}: {r['confirmation_link']}")
+    if r["failure_reason"]:
+        print(f"    {r['failure_reason']}")
+    if r["verified_at"]:
+        print(f"    last verified {r['verified_at']}" + ("" if r["outgoing_allowed"] else " (verify again)"))

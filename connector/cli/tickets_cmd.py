@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+from typing import Callable, TypeVar
+
+from sqlmodel import Session
 
 from connector.bootstrap import bootstrap
 from connector.cli import CommandError, row_id
@@ -9,6 +12,8 @@ from connector.store.db import session_scope
 from connector.store.queries import ticket_detail, ticket_rows
 from connector.store.suspended import delete_suspended, suspended_rows
 from jobs.recover import recover
+
+T = TypeVar("T")
 
 
 def register(sub) -> None:
@@ -36,26 +41,36 @@ def register(sub) -> None:
     s_delete.set_defaults(func=_suspended_delete)
 
 
-def _tickets_list(args, settings) -> int:
+def _read(settings, query: Callable[[Session], T]) -> T:
     runtime = bootstrap(settings)
     with session_scope(runtime.engine) as session:
-        rows = ticket_rows(session)
+        return query(session)
+
+
+def _print_listing(args, rows: list[dict], empty: str, line: Callable[[dict], str]) -> int:
+    """Prints the documented JSON array with --json, otherwise one line per row (or `empty` for none)."""
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not rows:
-        print("no tickets yet")
+        print(empty)
     for r in rows:
-        flags = f" [{','.join(r['flags'])}]" if r["flags"] else ""
-        print(f"#{r['id']:<5} {r['status']:<8} {r['group']:<10} {r['requester']['email']:<32} "
-              f"{r['comment_count']:>3} comments  {r['subject']}{flags}")
+        print(line(r))
     return 0
 
 
+def _tickets_list(args, settings) -> int:
+    return _print_listing(args, _read(settings, ticket_rows), "no tickets yet", _ticket_line)
+
+
+def _ticket_line(r: dict) -> str:
+    flags = f" [{','.join(r['flags'])}]" if r["flags"] else ""
+    return (f"#{r['id']:<5} {r['status']:<8} {r['group']:<10} {r['requester']['email']:<32} "
+            f"{r['comment_count']:>3} comments  {r['subject']}{flags}")
+
+
 def _tickets_show(args, settings) -> int:
-    runtime = bootstrap(settings)
-    with session_scope(runtime.engine) as session:
-        detail = ticket_detail(session, args.id)
+    detail = _read(settings, lambda session: ticket_detail(session, args.id))
     if detail is None:
         raise CommandError(f"no ticket {args.id}")
     if args.json:
@@ -73,17 +88,11 @@ def _tickets_show(args, settings) -> int:
 
 
 def _suspended_list(args, settings) -> int:
-    runtime = bootstrap(settings)
-    with session_scope(runtime.engine) as session:
-        rows = suspended_rows(session)
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-        return 0
-    if not rows:
-        print("no suspended mail")
-    for r in rows:
-        print(f"{r['id']:<5} {r['received_at']}  {r['from']:<32} {r['subject'][:50]:<50}  {r['reason']}")
-    return 0
+    return _print_listing(args, _read(settings, suspended_rows), "no suspended mail", _suspended_line)
+
+
+def _suspended_line(r: dict) -> str:
+    return f"{r['id']:<5} {r['received_at']}  {r['from']:<32} {r['subject'][:50]:<50}  {r['reason']}"
 
 
 def _suspended_recover(args, settings) -> int:
