@@ -7,7 +7,6 @@ that say what to do without quoting a token.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from google_auth_oauthlib.flow import InstalledAppFlow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from oauth.credentials import load_authorized_user
+from oauth.files import read_json_file
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -46,12 +46,7 @@ class Grant:
 
 def read_client_secrets(path: str | Path) -> dict:
     """The OAuth client from a client_secret.json downloaded from the Google Cloud console."""
-    try:
-        config = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConsentError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
-        raise ConsentError(f"{path} is not JSON") from None
+    config = read_json_file(path, ConsentError)
     client = config.get("installed") if isinstance(config, dict) else None
     if not isinstance(client, dict):
         raise ConsentError(f"{path} is not a Desktop app OAuth client: in the Google Cloud console create an "

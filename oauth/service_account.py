@@ -1,12 +1,12 @@
 """Workspace service-account keys: reading a key file safely, and impersonating one mailbox with it."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from google.oauth2 import service_account
 
 from oauth.credentials import CredentialsError, load_service_account
+from oauth.files import read_json_file
 from oauth.scopes import SERVICE_ACCOUNT_SCOPES
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -20,12 +20,7 @@ class ServiceAccountKeyError(ValueError):
 
 def read_key_file(path: str | Path) -> dict:
     """A service-account JSON key as Google's console downloads it, checked before it is sealed."""
-    try:
-        info = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ServiceAccountKeyError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
-        raise ServiceAccountKeyError(f"{path} is not JSON") from None
+    info = read_json_file(path, ServiceAccountKeyError)
     if not isinstance(info, dict) or info.get("type") != "service_account":
         raise ServiceAccountKeyError(f"{path} is not a service-account key (its type must be service_account); "
                                      "create a JSON key under IAM & Admin > Service accounts > Keys")

@@ -25,26 +25,21 @@ def recover_suspended(session: Session, suspended_id: int) -> RawMail | None:
     Re-processing (with the pipeline's hold-back rules bypassed) is the sync layer's job;
     None when there is no such suspended mail, or it was already recovered or deleted.
     """
-    row = _still_suspended(session, suspended_id)
-    if row is None:
-        return None
-    row.state = "recovered"
-    session.add(row)
-    session.flush()
-    return session.get(RawMail, row.raw_mail_id)
+    row = _leave_suspended(session, suspended_id, "recovered")
+    return None if row is None else session.get(RawMail, row.raw_mail_id)
 
 
 def delete_suspended(session: Session, suspended_id: int) -> bool:
     """Dismiss held-back mail. The raw bytes stay stored: bad mail is preserved, only hidden."""
-    row = _still_suspended(session, suspended_id)
-    if row is None:
-        return False
-    row.state = "deleted"
+    return _leave_suspended(session, suspended_id, "deleted") is not None
+
+
+def _leave_suspended(session: Session, suspended_id: int, state: str) -> SuspendedMail | None:
+    """Moves still-suspended mail to `state`; None when there is no such mail or it has already left."""
+    row = session.get(SuspendedMail, suspended_id)
+    if row is None or row.state != "suspended":
+        return None
+    row.state = state
     session.add(row)
     session.flush()
-    return True
-
-
-def _still_suspended(session: Session, suspended_id: int) -> SuspendedMail | None:
-    row = session.get(SuspendedMail, suspended_id)
-    return row if row is not None and row.state == "suspended" else None
+    return row
