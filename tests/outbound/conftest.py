@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
@@ -17,7 +18,7 @@ from connector.bootstrap import bootstrap
 from connector.cli.inboxes_cmd import connect_inbox
 from connector.gmail.google import GoogleGmail
 from connector.settings import Settings
-from connector.store.db import session_scope
+from connector.store.db import make_engine, session_scope, upgrade
 from connector.store.models import Ticket
 from connector.store.outbound_models import OutgoingMail
 from jobs.send_reply import Outbound, send_pending
@@ -35,6 +36,22 @@ def sandbox(tmp_path):
     with SandboxServer(mailboxes=[SUPPORT, CUSTOMER], state_dir=tmp_path / "sandbox", quota_tier="2026",
                        port=0) as srv:
         yield srv
+
+
+def free_port() -> int:
+    # aiosmtpd 1.4's ready-check cannot follow port 0, so pick a free port first.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def engine(database_url):
+    """A migrated, empty store, for tests that need no sandbox."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
 
 
 def make_runtime(tmp_path: Path, sandbox, database_url: str = ""):

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from connector.outbound.caps import daily_send_cap
-from connector.store.db import make_engine, session_scope, upgrade
+from connector.store.db import session_scope
 from connector.store.inboxes import add_inbox
 from connector.store.models import Ticket
 from connector.store.outbound import outbound_status
@@ -14,14 +12,6 @@ from connector.store.outbound_models import OutgoingMail
 from jobs.outbound_queue import cap_reached_until
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_consumer_and_workspace_caps():

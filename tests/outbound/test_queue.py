@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from connector.outbound.compose import ReplyAttachment, ReplyTooLarge
 from connector.store.addresses import add_external_address
-from connector.store.db import make_engine, session_scope, upgrade
+from connector.store.db import session_scope
 from connector.store.inboxes import add_inbox
 from connector.store.models import Comment, StoredAttachment, Ticket, TicketThread
 from connector.store.outbound import UnknownTicket, ReplyError, queue_reply
@@ -18,14 +18,6 @@ from connector.store.outbound_models import OutgoingMail
 from jobs.outbound_queue import due_ids
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _ticket(session, received_at="support@masociete.com", thread="t-1", inbox=True, ids=("c1@x", "c2@x")) -> int:

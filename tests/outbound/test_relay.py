@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 from email import message_from_bytes
 from email.policy import default
@@ -27,7 +26,7 @@ from connector.store.db import session_scope
 from connector.store.models import Ticket
 from connector.store.outbound import queue_reply
 from jobs.send_reply import Outbound, send_pending
-from tests.outbound.conftest import LATER, outgoing, ticket
+from tests.outbound.conftest import LATER, free_port, outgoing, ticket
 
 EXTERNAL, SUPPORT_ADDRESS, CLAIRE = "facturation@masociete.com", "facturation@helpdesk.example", "claire@example.org"
 PASSWORD = "s3cret-relay-pw"
@@ -84,16 +83,9 @@ class Relay:
         return AuthResult(success=auth_data.password.decode() == PASSWORD, handled=False)
 
 
-def _free_port() -> int:
-    # aiosmtpd 1.4's ready-check cannot follow port 0, so pick a free port first.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(relay: Relay, **tls_options):
     # aiosmtpd's own TLS check only knows STARTTLS; with implicit TLS the whole session is encrypted.
-    controller = Controller(relay, hostname="127.0.0.1", port=_free_port(), authenticator=relay.authenticate,
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port(), authenticator=relay.authenticate,
                             auth_require_tls="ssl_context" not in tls_options, **tls_options)
     controller.start()
     return controller
@@ -214,7 +206,7 @@ def test_implicit_tls_relay(runtime, tls):
 
 def test_a_relay_without_starttls_never_gets_the_password(runtime, tls):
     relay = Relay()
-    controller = Controller(relay, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         outgoing_id = _queue(runtime, _forwarded_ticket(runtime))

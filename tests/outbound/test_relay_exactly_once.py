@@ -1,7 +1,6 @@
 """A reply through the SMTP relay is never sent twice: after a crash or a connection lost inside DATA a person decides."""
 from __future__ import annotations
 
-import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,7 +15,7 @@ from connector.store.models import Ticket
 from connector.store.outbound import queue_reply
 from jobs.outbound_queue import LEASE
 from jobs.send_reply import Outbound, send_pending
-from tests.outbound.conftest import LATER, outgoing
+from tests.outbound.conftest import LATER, free_port, outgoing
 
 EXTERNAL, SUPPORT_ADDRESS, CLAIRE = "facturation@masociete.com", "facturation@helpdesk.example", "claire@example.org"
 
@@ -41,16 +40,10 @@ class Relay:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def relay():
     relay = Relay()
-    controller = Controller(relay, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port())
     controller.start()
     relay.outbound = Outbound(relay=RelayConfig.from_url(f"smtp://127.0.0.1:{controller.port}", timeout=5))
     yield relay
