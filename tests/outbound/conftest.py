@@ -16,8 +16,6 @@ from sqlmodel import select
 
 from connector.bootstrap import bootstrap
 from connector.cli.inboxes_cmd import connect_inbox
-from connector.gmail.google import GoogleGmail
-from connector.settings import Settings
 from connector.store.db import make_engine, session_scope, upgrade
 from connector.store.models import Ticket
 from connector.store.outbound_models import OutgoingMail
@@ -25,6 +23,7 @@ from jobs.send_reply import Outbound, send_pending
 from jobs.sync_inbox import sync_inbox
 from sandbox.mime import unb64url
 from sandbox.server import SandboxServer
+from tests.sync.conftest import make_runtime  # the one way tests wire a connector to the sandbox
 
 SUPPORT = "support@masociete.com"
 CUSTOMER = "customer@gmail.com"
@@ -52,15 +51,6 @@ def engine(database_url):
     upgrade(engine)
     yield engine
     engine.dispose()
-
-
-def make_runtime(tmp_path: Path, sandbox, database_url: str = ""):
-    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, gmail_api_endpoint=sandbox.url)
-    runtime = bootstrap(settings)
-    # Same adapter as production, but retries do not sleep in tests.
-    runtime.gateway_factory = lambda credentials, s: GoogleGmail(credentials, s.gmail_api_endpoint,
-                                                                 timeout=10, sleep=lambda _: None)
-    return runtime
 
 
 @pytest.fixture
