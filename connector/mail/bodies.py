@@ -44,16 +44,47 @@ def _decoded(part: MailPart, out: Bodies) -> str:
     return text
 
 
-def collect(part: MailPart) -> Bodies:
+def collect(root: MailPart) -> Bodies:
+    """Bodies and attachments of the tree under `root`, in document order.
+
+    A post-order walk with an explicit stack: how deep the tree goes is the sender's choice."""
+    if not root.is_multipart():
+        return _leaf(root)
+    # One frame per open multipart: (part, children still to visit in reverse, children's results).
+    frames: list[tuple[MailPart, list[MailPart], list[Bodies]]] = [(root, _children(root), [])]
+    while True:
+        part, pending, done = frames[-1]
+        if pending:
+            child = pending.pop()
+            if child.is_multipart():
+                frames.append((child, _children(child), []))
+            else:
+                done.append(_leaf(child))
+            continue
+        frames.pop()
+        bodies = _combine(part, done)
+        if not frames:
+            return bodies
+        frames[-1][2].append(bodies)
+
+
+def _children(part: MailPart) -> list[MailPart]:
+    return [c for c in reversed(part.get_payload()) if isinstance(c, MailPart)]
+
+
+def _combine(part: MailPart, options: list[Bodies]) -> Bodies:
     out = Bodies()
-    if part.is_multipart():
-        children = [c for c in part.get_payload() if isinstance(c, MailPart)]
-        if part.get_content_subtype() == "alternative":
-            _choose_alternative([collect(c) for c in children], out)
-        else:
-            for child in children:
-                out.absorb(collect(child))
-    elif part.get_content_maintype() == "multipart":
+    if part.get_content_subtype() == "alternative":
+        _choose_alternative(options, out)
+    else:
+        for option in options:
+            out.absorb(option)
+    return out
+
+
+def _leaf(part: MailPart) -> Bodies:
+    out = Bodies()
+    if part.get_content_maintype() == "multipart":
         # The boundary was never found: the stdlib left the body as one string; read it as text.
         out.texts.append(_decoded(part, out))
     elif _is_body_text(part):

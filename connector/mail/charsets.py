@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import codecs
+import encodings
+import encodings.aliases
+import functools
+import pkgutil
+import re
 
 # Mail in the wild labels Windows-1252 as latin-1 and uses charset names Python lacks.
 _ALIASES = {
@@ -11,13 +16,33 @@ _ALIASES = {
 }
 
 
+# No charset name is longer (the longest IANA name has 45 characters).
+_MAX_CHARSET_CHARS = 64
+
+
+@functools.cache
+def _known_codecs() -> frozenset[str]:
+    """Normalised names the stdlib can look up: its encodings modules and their aliases."""
+    modules = {m.name for m in pkgutil.iter_modules(encodings.__path__)}
+    return frozenset(modules) | frozenset(encodings.aliases.aliases)
+
+
 def _codec(charset: str | None) -> str | None:
     if not charset:
         return None
     name = charset.strip().strip('"').lower().split("*", 1)[0]   # RFC 2231 language suffix
     name = _ALIASES.get(name, name)
+    if len(name) > _MAX_CHARSET_CHARS:
+        return None
+    # The stdlib caches every name it is asked for, found or not, for the life of the process:
+    # made-up names (thousands fit in one header) would grow it without end. Only known names,
+    # in their normal form, reach it.
+    normal = encodings.normalize_encoding(name)
+    known = _known_codecs()
+    if normal not in known and normal.replace(".", "_") not in known:
+        return None
     try:
-        return codecs.lookup(name).name
+        return codecs.lookup(normal).name
     except LookupError:
         return None
 
@@ -46,9 +71,13 @@ def decode_text(data: bytes, charset: str | None) -> tuple[str, str | None]:
     return text, f"text labelled {codec!r} did not decode; read as {fallback}"
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def unescape_8bit(value: str) -> str:
     """Raw 8-bit header bytes arrive surrogate-escaped from the parser; make them real text."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    # Searched in C: this runs on every header read, and header values can be 64 KB long.
+    if not _ESCAPED_BYTE.search(value):
         return value
     text, _ = decode_text(value.encode("ascii", "surrogateescape"), "utf-8")
     return text

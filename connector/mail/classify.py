@@ -63,7 +63,10 @@ def dsn_report(h: _Headers, parts: Sequence[PartSummary]) -> str | None:
 
 
 def _mailbox(value: str | None) -> tuple[str, str]:
-    pairs = getaddresses([value]) if value else []
+    try:
+        pairs = getaddresses([value]) if value else []
+    except Exception:  # nested comments or groups overflow the stdlib's recursive address parser
+        pairs = []
     return pairs[0] if pairs else ("", "")
 
 

@@ -28,7 +28,7 @@ def _q_decode(text: str) -> bytes:
 
 def decode_words(value: str) -> tuple[str, list[str]]:
     """Decode every encoded word in `value`; return (text, defects)."""
-    pieces: list[tuple[str | None, bytes | str]] = []   # (charset, bytes) for words, (None, str) for text
+    pieces: list[tuple[str | None, bytearray | str]] = []   # (charset, bytes) for words, (None, str) for text
     pos = 0
     for match in _WORD.finditer(value):
         between = value[pos:match.start()]
@@ -39,23 +39,24 @@ def decode_words(value: str) -> tuple[str, list[str]]:
         data = _b_decode(text) if enc in "bB" else _q_decode(text)
         if pieces and pieces[-1][0] is not None and pieces[-1][0].lower() == charset.lower():
             # Same charset: join bytes first, a multibyte character may be split across words.
-            pieces[-1] = (pieces[-1][0], pieces[-1][1] + data)
+            # Extended in place: thousands of words must not copy the bytes so far each time.
+            pieces[-1][1].extend(data)  # type: ignore[union-attr]
         else:
-            pieces.append((charset, data))
+            pieces.append((charset, bytearray(data)))
         pos = match.end()
     if pos < len(value):
         pieces.append((None, value[pos:]))
     return _join(pieces)
 
 
-def _join(pieces: list[tuple[str | None, bytes | str]]) -> tuple[str, list[str]]:
+def _join(pieces: list[tuple[str | None, bytearray | str]]) -> tuple[str, list[str]]:
     out: list[str] = []
     defects: list[str] = []
     for charset, chunk in pieces:
         if charset is None:
             out.append(chunk)  # type: ignore[arg-type]
             continue
-        text, defect = decode_text(chunk, charset)  # type: ignore[arg-type]
+        text, defect = decode_text(bytes(chunk), charset)  # type: ignore[arg-type]
         out.append(text)
         if defect:
             defects.append(f"encoded word: {defect}")

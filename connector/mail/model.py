@@ -59,6 +59,9 @@ class ParsedMail:
     headers: tuple[tuple[str, str], ...]    # decoded (name, value) in order, for rules that read headers
     classification: Classification
     defects: tuple[str, ...] = ()
+    # Why the message was read only in part (over the reading budget: too deep, too many parts, a
+    # header too long, too slow); empty when it was read in full. Such mail is held back.
+    too_complex: str = ""
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

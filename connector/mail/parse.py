@@ -1,23 +1,41 @@
 """`parse_mail(raw) -> ParsedMail`: any bytes in, a complete ParsedMail out, never an exception."""
 from __future__ import annotations
 
-import hashlib
 import re
 
 from connector.mail.addresses import parse_addresses
 from connector.mail.attachments import make_attachment
 from connector.mail.bodies import collect
 from connector.mail.classify import PartSummary, classify
-from connector.mail.headers import decoded_headers, message_ids, parse_date, unfold
+from connector.mail.fallback import fallback_mail
+from connector.mail.headers import decoded_headers, message_ids, parse_date, synthesised_message_id, unfold
 from connector.mail.html_text import html_to_text
-from connector.mail.mime import MailPart, parse_tree, part_defects
+from connector.mail.limits import DEFAULT_LIMITS, MailLimits, TooComplex, header_block_problem, tree_problem
+from connector.mail.mime import MailPart, parse_tree, part_defects, walk_parts
 from connector.mail.model import Address, ParsedMail
 
 _CID_REF = re.compile(r"""cid:([^"'\s>)]+)""", re.IGNORECASE)
+# Defects are diagnostics for a person: past this many, more of them say nothing new.
+MAX_DEFECTS = 200
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    root = parse_tree(raw)
+def parse_mail(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
+    """The whole message, or, when it is over `limits`, the few headers we can read cheaply with
+    the original attached and `too_complex` saying why (see fallback_mail)."""
+    reason = header_block_problem(raw, limits)
+    if reason:
+        return fallback_mail(raw, reason)
+    try:
+        root = parse_tree(raw, limits)
+        reason = tree_problem(root, limits)
+        return fallback_mail(raw, reason) if reason else _read(root, raw)
+    except TooComplex as exc:
+        return fallback_mail(raw, exc.reason)
+    except Exception as exc:  # a parser bug must not lose the mail: keep it whole for a person
+        return fallback_mail(raw, f"unreadable: the parser failed ({type(exc).__name__})")
+
+
+def _read(root: MailPart, raw: bytes) -> ParsedMail:
     headers, defects = decoded_headers(root.items())
     defects = part_defects(root) + defects
     address_fields = {}
@@ -44,7 +62,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         date=date, in_reply_to=next(iter(message_ids(_first(root, "In-Reply-To"))), None),
         references=tuple(message_ids(" ".join(unfold(v) for v in root.get_all("References") or []))),
         body_text=body_text, body_html=body_html, attachments=attachments, headers=headers,
-        classification=classify(headers, _summaries(root)), defects=tuple(defects),
+        classification=classify(headers, _summaries(root)), defects=_capped(defects),
     )
 
 
@@ -57,14 +75,19 @@ def _message_id(root: MailPart, raw: bytes, defects: list[str]) -> str:
     found = message_ids(_first(root, "Message-ID"))
     if found:
         return found[0]
-    # Deterministic, so the same broken message arriving twice is still recognised as a duplicate.
     defects.append("Message-ID: missing or unusable, synthesised from the content hash")
-    return f"{hashlib.sha256(raw).hexdigest()[:32]}@generated.invalid"
+    return synthesised_message_id(raw)
+
+
+def _capped(defects: list[str]) -> tuple[str, ...]:
+    if len(defects) <= MAX_DEFECTS:
+        return tuple(defects)
+    return (*defects[:MAX_DEFECTS], f"... and {len(defects) - MAX_DEFECTS:,} more defects")
 
 
 def _summaries(root: MailPart) -> list[PartSummary]:
     out = []
-    for part in root.walk():
+    for part in walk_parts(root):
         ctype = part.get_content_type()
         report_type = ""
         if ctype == "multipart/report":

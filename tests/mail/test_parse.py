@@ -236,3 +236,19 @@ def test_giant_ids_and_addresses_stay_indexable():
     mail = parse_mail(raw)
     assert len(mail.message_id) <= 500 and all(len(r) <= 500 for r in mail.references)
     assert mail.from_.email == "" and any("From" in d for d in mail.defects)
+
+
+def test_broken_rfc2231_parameters_never_raise():
+    # The stdlib's parameter decoding raises TypeError on mixed numbering (x*, x*1) and
+    # ValueError on a continuation number over 4,300 digits; the plain parameters still count.
+    for params in (b"; x*=a; x*1=b", b"; x*" + b"1" * 5000 + b"=y"):
+        raw = (b"Content-Type: multipart/mixed; boundary=b" + params + b"\r\n\r\n--b\r\n"
+               b"Content-Type: text/plain; charset=utf-8" + params + b"\r\n\r\nh\xc3\xa9\r\n--b--\r\n")
+        m = parse_mail(raw)
+        assert m.body_text == "hé" and m.too_complex == ""
+
+
+def test_address_nested_past_the_stdlib_recursion_never_raises():
+    for value in (b"(" * 5000, b"a:" * 3000):
+        m = parse_mail(b"From: " + value + b"\r\nSubject: x\r\n\r\nhi\r\n")
+        assert m.subject == "x" and m.from_.email == "" and m.too_complex == ""
