@@ -1,0 +1,1 @@
+"""Stored raw mail to ticket: reading within a budget, deciding, applying."""
