@@ -1,29 +1,50 @@
-"""Every setting of the daemon, read once from the environment and an optional .env file.
+"""Every setting of the daemon, declared once here and read once from the environment and .env.
 
-This is the one place settings are read; `.env.example` documents each key with its default.
+Each field below is the whole declaration of one setting: its environment key (the field's name in
+capitals), default, section, doc and parser. `from_mapping`, `describe` and `env_example` are all
+driven by these declarations, and `.env.example` is `env_example()`'s output; regenerate it with
+`python -m connector.settings > .env.example` (a test fails when the two differ).
 The rest of the code receives a frozen `Settings` and never reads `os.environ` itself.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+import textwrap
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from dotenv import dotenv_values
+
+Parser = Callable[[str, str], Any]          # (key, raw text) -> value, or SettingsError
+
+ENV_HEADER = """\
+# gmail-connector settings. Copy to .env (read from the working directory, or --env-file FILE);
+# variables in the environment win over this file. Every key is optional: the value shown is the default.
+"""
 
 
 class SettingsError(ValueError):
     """A setting has a value the daemon cannot use; the message names the key."""
 
 
-def _bool(key: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off", ""}:
-        return False
-    raise SettingsError(f"{key} must be true or false, not {raw!r}")
+def _text(key: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _path(key: str, raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _url(key: str, raw: str) -> str:
+    return raw.strip().rstrip("/")          # so callers can append "/gmail/v1/..." safely
+
+
+def _relay_url(key: str, raw: str) -> str:
+    value = raw.strip()
+    if value and not value.startswith(("smtp://", "smtps://")):
+        raise SettingsError(f"{key} must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)")
+    return value
 
 
 def _int(key: str, raw: str, minimum: int = 0) -> int:
@@ -36,11 +57,17 @@ def _int(key: str, raw: str, minimum: int = 0) -> int:
     return value
 
 
-def _choice(key: str, raw: str, allowed: tuple[str, ...]) -> str:
-    value = raw.strip()
-    if value not in allowed:
-        raise SettingsError(f"{key} must be one of {', '.join(allowed)}, not {raw!r}")
-    return value
+def _whole(minimum: int) -> Parser:
+    return lambda key, raw: _int(key, raw, minimum)
+
+
+def _one_of(*allowed: str, upper: bool = False) -> Parser:
+    def parse(key: str, raw: str) -> str:
+        raw = raw.upper() if upper else raw
+        if raw.strip() not in allowed:
+            raise SettingsError(f"{key} must be one of {', '.join(allowed)}, not {raw!r}")
+        return raw.strip()
+    return parse
 
 
 def _bind(key: str, raw: str) -> tuple[str, int]:
@@ -50,30 +77,91 @@ def _bind(key: str, raw: str) -> tuple[str, int]:
     return host.strip("[]"), _int(key, port)
 
 
+def setting(default: Any, section: str, doc: str, parse: Parser = _text, *,
+            secret: bool = False, empty_is_a_value: bool = False) -> Any:
+    """The one declaration of a setting. An empty value means the default unless `empty_is_a_value`."""
+    meta = {"section": section, "doc": doc, "parse": parse, "secret": secret, "empty": empty_is_a_value}
+    return field(default=default, repr=not secret, metadata=meta)
+
+
+GENERAL, SYNC, READING, ADMIN = "General", "Inbox sync", "Reading mail", "Admin endpoint"
+INBOUND, SECRETS, DNS = "Inbound SMTP (forwarded mail)", "Secrets", "DNS"
+RELAY = "Replies through an SMTP relay (external addresses received by forwarding)"
+LEASES = "Several daemons on one PostgreSQL"
+
+
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("data")
-    database_url: str = ""
-    gmail_api_endpoint: str = ""
-    log_level: str = "INFO"
-    poll_interval_seconds: int = 30
-    backfill_days: int = 7
-    backfill_max: int = 500
-    imported_label: str = "Helpdesk/Imported"
-    after_import: str = "none"
-    attachment_max_bytes: int = 50 * 1024 * 1024
-    admin_bind: tuple[str, int] = ("127.0.0.1", 8080)
-    admin_token: str = field(default="", repr=False)
-    smtp_inbound_bind: tuple[str, int] = ("127.0.0.1", 2525)
-    inbound_domain: str = ""
-    inbound_max_bytes: int = 35 * 1024 * 1024
-    token_encryption_key: str = field(default="", repr=False)
-    dns_resolver: str = ""
-    smtp_relay_url: str = field(default="", repr=False)      # may hold a password
-    dkim_selector: str = ""
-    dkim_private_key_file: str = ""
-    admin_allowed_hosts: str = ""
-    lease_ttl_seconds: int = 90
+    data_dir: Path = setting(Path("data"), GENERAL, "Where the SQLite database, attachments and the token key "
+                             "file live.", _path)
+    database_url: str = setting("", GENERAL, "SQLAlchemy URL of the store. Empty: "
+                                "sqlite:///DATA_DIR/connector.db (WAL mode).\n"
+                                "PostgreSQL: postgresql://user:password@host:5432/dbname")
+    gmail_api_endpoint: str = setting("", GENERAL, "Base URL of the Gmail API. Empty: Google "
+                                      "(https://gmail.googleapis.com). Set to the sandbox's URL (printed by "
+                                      "`gmail-connector sandbox`) to use the local Gmail sandbox; token refreshes "
+                                      "then go there too.", _url)
+    log_level: str = setting("INFO", GENERAL, "DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+                             _one_of("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True))
+    poll_interval_seconds: int = setting(30, SYNC, "Seconds between two sync passes of an inbox "
+                                         "(per-inbox override: inboxes add --poll-interval).", _whole(1))
+    backfill_days: int = setting(7, SYNC, "First connection: how many days back to import unread inbox mail "
+                                 "(0: import nothing old, start from now).", _whole(0))
+    backfill_max: int = setting(500, SYNC, "First connection: the most old messages imported "
+                                "(0: import nothing old, start from now).", _whole(0))
+    imported_label: str = setting("Helpdesk/Imported", SYNC, "Gmail label put on every imported message "
+                                  "(empty: do not label).", empty_is_a_value=True)
+    after_import: str = setting("none", SYNC, "What else to do in Gmail after import: none, mark_read or archive.",
+                                _one_of("none", "mark_read", "archive"))
+    attachment_max_bytes: int = setting(50 * 1024 * 1024, SYNC, "Attachments larger than this many bytes are replaced "
+                                        "by a note on the ticket (default 50 MB).", _whole(1))
+    parse_workers: int = setting(2, READING, "Worker processes that read stored mail.", _whole(1))
+    parse_timeout_seconds: int = setting(20, READING, "A message taking longer than this to read is held back "
+                                         "as too complex.", _whole(1))
+    parse_memory_mb: int = setting(1024, READING, "Memory limit of each reader process, in MB.", _whole(64))
+    admin_bind: tuple[str, int] = setting(("127.0.0.1", 8080), ADMIN, "Where `gmail-connector run` serves /healthz, "
+                                          "/status, /metrics and the dashboard.", _bind)
+    admin_token: str = setting("", ADMIN, "Bearer token for everything but /healthz. Required to bind a "
+                               "non-loopback address.", secret=True)
+    admin_allowed_hosts: str = setting("", ADMIN, "Extra Host names the admin endpoint answers to (comma-separated), "
+                                       "besides localhost, 127.0.0.1, [::1] and ADMIN_BIND's host; any other name "
+                                       "gets 400 (protection against DNS rebinding). With ADMIN_BIND on a non-loopback "
+                                       "address and ADMIN_TOKEN set, leaving this empty accepts any name.")
+    admin_max_body_bytes: int = setting(32 * 1024 * 1024, ADMIN, "Largest reply (with its attachments) the admin "
+                                        "API accepts, in bytes, from a caller holding the token; any other "
+                                        "request body is capped at 1 MiB. Larger bodies get 413 before they are "
+                                        "read.", _whole(1024))
+    health_min_free_bytes: int = setting(50 * 1000 * 1000, ADMIN, "/healthz fails when DATA_DIR has less free "
+                                         "space than this many bytes.", _whole(0))
+    smtp_inbound_bind: tuple[str, int] = setting(("127.0.0.1", 2525), INBOUND, "Where the SMTP server for forwarded "
+                                                 "mail listens.", _bind)
+    inbound_domain: str = setting("", INBOUND, "Domain of the helpdesk's own support addresses "
+                                  "(e.g. helpdesk.example.com).")
+    inbound_max_bytes: int = setting(35 * 1024 * 1024, INBOUND, "Largest message accepted over SMTP, in bytes "
+                                     "(35 MB).", _whole(1024))
+    smtp_data_idle_seconds: int = setting(60, INBOUND, "Silence allowed while a message is being received, "
+                                          "in seconds.", _whole(1))
+    smtp_command_timeout_seconds: int = setting(30, INBOUND, "Seconds allowed for each complete command line.",
+                                                _whole(1))
+    smtp_max_connections: int = setting(100, INBOUND, "Most SMTP clients connected at once.", _whole(1))
+    smtp_max_connections_per_peer: int = setting(20, INBOUND, "Most SMTP connections at once from one IP address.",
+                                                 _whole(1))
+    token_encryption_key: str = setting("", SECRETS, "Fernet key (32 url-safe base64 bytes) sealing refresh tokens "
+                                        "and service-account keys at rest.\nEmpty: a key file "
+                                        "DATA_DIR/token-encryption.key is created with mode 0600 on first use.",
+                                        secret=True)
+    dns_resolver: str = setting("", DNS, "Resolver for `dns check` as HOST[:PORT] (empty: the system's resolvers).")
+    smtp_relay_url: str = setting("", RELAY, "smtp://user:password@host:587 uses STARTTLS (a password is never sent "
+                                  "without it);\nsmtps://user:password@host:465 uses implicit TLS. Percent-encode "
+                                  "@ : / in the user or password.\nEmpty: such replies fail with this hint.",
+                                  _relay_url, secret=True)
+    dkim_selector: str = setting("", RELAY, "DKIM-sign relayed replies (d= the From's domain) when both this and "
+                                 "DKIM_PRIVATE_KEY_FILE are set; publish the public key at "
+                                 "SELECTOR._domainkey.DOMAIN.")
+    dkim_private_key_file: str = setting("", RELAY, "PEM file holding the private key for DKIM_SELECTOR.")
+    lease_ttl_seconds: int = setting(90, LEASES, "How long an inbox lease outlives its daemon's last heartbeat: a "
+                                     "daemon that dies has its inboxes taken over by the others within this many "
+                                     "seconds.", _whole(3))
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -95,47 +183,48 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> "Settings":
-        kwargs: dict[str, object] = {}
-        get = values.get
-        if get("DATA_DIR"):
-            kwargs["data_dir"] = Path(get("DATA_DIR", "")).expanduser()
-        if "IMPORTED_LABEL" in values:
-            kwargs["imported_label"] = values["IMPORTED_LABEL"].strip()   # empty: do not label
-        for key, name in (("DATABASE_URL", "database_url"), ("GMAIL_API_ENDPOINT", "gmail_api_endpoint"),
-                          ("ADMIN_TOKEN", "admin_token"),
-                          ("INBOUND_DOMAIN", "inbound_domain"), ("TOKEN_ENCRYPTION_KEY", "token_encryption_key"),
-                          ("DNS_RESOLVER", "dns_resolver"), ("SMTP_RELAY_URL", "smtp_relay_url"),
-                          ("DKIM_SELECTOR", "dkim_selector"), ("DKIM_PRIVATE_KEY_FILE", "dkim_private_key_file"),
-                          ("ADMIN_ALLOWED_HOSTS", "admin_allowed_hosts")):
-            if get(key):
-                kwargs[name] = get(key, "").strip()
-        if get("LOG_LEVEL"):
-            kwargs["log_level"] = _choice("LOG_LEVEL", get("LOG_LEVEL", "").upper(),
-                                          ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
-        for key, name, minimum in (("POLL_INTERVAL_SECONDS", "poll_interval_seconds", 1),
-                                   ("BACKFILL_DAYS", "backfill_days", 0), ("BACKFILL_MAX", "backfill_max", 0),
-                                   ("ATTACHMENT_MAX_BYTES", "attachment_max_bytes", 1),
-                                   ("INBOUND_MAX_BYTES", "inbound_max_bytes", 1024),
-                                   ("LEASE_TTL_SECONDS", "lease_ttl_seconds", 3)):
-            if get(key):
-                kwargs[name] = _int(key, get(key, ""), minimum)
-        if get("AFTER_IMPORT"):
-            kwargs["after_import"] = _choice("AFTER_IMPORT", get("AFTER_IMPORT", ""), ("none", "mark_read", "archive"))
-        for key, name in (("ADMIN_BIND", "admin_bind"), ("SMTP_INBOUND_BIND", "smtp_inbound_bind")):
-            if get(key):
-                kwargs[name] = _bind(key, get(key, ""))
-        relay = str(kwargs.get("smtp_relay_url", ""))
-        if relay and not relay.startswith(("smtp://", "smtps://")):
-            raise SettingsError("SMTP_RELAY_URL must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)")
-        if kwargs.get("gmail_api_endpoint"):
-            kwargs["gmail_api_endpoint"] = str(kwargs["gmail_api_endpoint"]).rstrip("/")
-        return cls(**kwargs)  # type: ignore[arg-type]
+        """Each declared key that is given (and not empty, unless empty is a value) through its parser."""
+        kwargs: dict[str, Any] = {}
+        for f in declared(cls):
+            key, raw = env_key(f), values.get(env_key(f))
+            if raw is not None and (raw or f.metadata["empty"]):
+                kwargs[f.name] = f.metadata["parse"](key, raw)
+        return cls(**kwargs)
 
     def describe(self) -> dict[str, str]:
         """The settings for display, with secrets masked (never print a token or key)."""
-        secret = {"admin_token", "token_encryption_key", "smtp_relay_url"}
         shown: dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            shown[f.name] = ("(set)" if value else "(empty)") if f.name in secret else str(value)
+            shown[f.name] = ("(set)" if value else "(empty)") if f.metadata.get("secret") else str(value)
         return shown
+
+
+def declared(cls: type = Settings) -> list[Field]:
+    """The fields that carry a `setting(...)` declaration (a subclass may add plain fields)."""
+    return [f for f in fields(cls) if "parse" in f.metadata]
+
+
+def env_key(f: Field) -> str:
+    return f.name.upper()
+
+
+def _as_env(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ":".join(str(part) for part in value)      # a bind, HOST:PORT
+    return str(value)
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every key under its section, its doc as comments, KEY=default."""
+    sections: dict[str, list[str]] = {}
+    for f in declared():
+        doc = [line for part in f.metadata["doc"].split("\n") for line in textwrap.wrap(part, 98)]
+        entry = [f"# {line}" for line in doc] + [f"{env_key(f)}={_as_env(f.default)}"]
+        sections.setdefault(f.metadata["section"], []).extend(entry)
+    blocks = [ENV_HEADER] + [f"# --- {name} ---\n" + "\n".join(lines) + "\n" for name, lines in sections.items()]
+    return "\n".join(blocks)
+
+
+if __name__ == "__main__":
+    print(env_example(), end="")
