@@ -52,7 +52,7 @@ def open_vault(configured_key: str, data_dir: Path, *, create: bool = True) -> V
         return Vault(path.read_bytes().strip())
     if not create:
         raise VaultError(f"no encryption key: set TOKEN_ENCRYPTION_KEY or restore {KEY_FILE_NAME} in DATA_DIR")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)    # it holds the key and the mail
     key = Fernet.generate_key()
     # O_EXCL so two processes starting together cannot each write a different key.
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class SandboxServer:
     # ---- state files ---------------------------------------------------------------------
     def write_state_files(self) -> list[Path]:
         assert self.state_dir is not None
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         written = [self._write("client_secret.json", self.client_secret_info()),
                    self._write("service_account.json", self.service_account_info())]
         for address in sorted(self.core.boxes):
@@ -70,8 +71,12 @@ class SandboxServer:
 
     def _write(self, name: str, payload: dict) -> Path:
         path = self.state_dir / name  # type: ignore[operator]
-        path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        path.chmod(0o600)          # refresh tokens and a private key live here
+        # Refresh tokens and a private key live here: 0600 from creation, not chmod after the write
+        # (the bytes would be readable in between); fchmod covers a file an older run left 0644.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(payload, indent=2) + "\n")
         return path
 
     def client_secret_info(self) -> dict:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from connector.outbound.compose import ReplyAttachment, ReplyError, ReplyTooLarge
 from connector.store.db import session_scope
-from connector.store.outbound import UnknownTicket, queue_reply
+from connector.store.outbound import NoRequester, UnknownTicket, queue_reply
 
 router = APIRouter()
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]   # the id columns are 32-bit on PostgreSQL
@@ -42,10 +42,16 @@ class ReplyQueued(BaseModel):
     message_id: str = Field(description="our Message-ID, without angle brackets")
 
 
-@router.post("/api/tickets/{ticket_id}/replies", response_model=ReplyQueued, status_code=201,
-             responses={400: {"description": "the body is not UTF-8 text (FastAPI cannot read it as JSON)"},
-                        404: {"description": "no such ticket"}, 413: {"description": "over Gmail's size limit"},
-                        422: {"description": "empty reply, unreadable attachment, or a body that is not JSON"}})
+# 409, not 422: the request is valid; the ticket's state refuses it, and the same body as a private note passes.
+RESPONSES = {400: {"description": "the body is not UTF-8 text (FastAPI cannot read it as JSON)"},
+             404: {"description": "no such ticket"},
+             409: {"description": "the ticket has no requester address to reply to (a private note is allowed)"},
+             413: {"description": "the composed reply is over Gmail's 25 MB, or the request body is over the limit "
+                                  "(ADMIN_MAX_BODY_BYTES, 32 MiB; 1 MiB without a valid token), refused unread"},
+             422: {"description": "empty reply, unreadable attachment, or a body that is not JSON"}}
+
+
+@router.post("/api/tickets/{ticket_id}/replies", response_model=ReplyQueued, status_code=201, responses=RESPONSES)
 def post_reply(ticket_id: RowId, reply: ReplyIn, request: Request) -> ReplyQueued:
     """Stored first, sent by the daemon's queue; a private note is never sent."""
     runtime = request.app.state.runtime
@@ -57,6 +63,8 @@ def post_reply(ticket_id: RowId, reply: ReplyIn, request: Request) -> ReplyQueue
             return ReplyQueued(id=row.id, ticket_id=row.ticket_id, state=row.state, message_id=row.message_id)
     except UnknownTicket:
         raise HTTPException(404, "no ticket with this id") from None
+    except NoRequester as exc:
+        raise HTTPException(409, f'{exc}; nothing queued ("private": true adds an internal note instead)') from None
     except ReplyTooLarge as exc:
         raise HTTPException(413, str(exc)) from None
     except ReplyError as exc:

@@ -7,8 +7,15 @@ from pydantic import BaseModel, Field
 
 
 class Health(BaseModel):
-    status: Literal["ok", "unavailable"]
-    database: str = Field(description='"ok", or "error: <exception class>" when SELECT 1 fails')
+    status: Literal["ok", "unavailable"] = Field(description='"ok" only when every check below passes')
+    database: str = Field(description='"ok", or "error: <exception class>[: SQLite\'s message]" when SELECT 1 fails')
+    database_write: str = Field(
+        description='"ok" when a write in its own transaction commits (alembic_version\'s row rewritten unchanged); '
+                    'else "error: ..." (e.g. "error: OperationalError: database or disk is full", or a PostgreSQL '
+                    'SQLSTATE), or "not_checked" when the database cannot even be read')
+    disk: str = Field(description='"ok" when DATA_DIR has at least 50 MB free and a probe file can be written and '
+                                  'fsynced there; else "error: <why>", with the figure when space is short')
+    disk_free_bytes: int | None = Field(description="free bytes on DATA_DIR's file system; null if unmeasurable")
     scheduler: Literal["running", "stopped", "not_attached"]
 
 

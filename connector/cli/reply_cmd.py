@@ -8,7 +8,7 @@ from connector.bootstrap import bootstrap
 from connector.cli import CommandError, row_id
 from connector.outbound.compose import ReplyAttachment
 from connector.store.db import session_scope
-from connector.store.outbound import ReplyError, queue_reply
+from connector.store.outbound import NoRequester, ReplyError, queue_reply
 from jobs.send_reply import send_one
 
 
@@ -54,6 +54,8 @@ def _reply(args, settings) -> int:
         with session_scope(runtime.engine) as session:
             row = queue_reply(session, args.ticket_id, body, attachments, private=args.private,
                               attachments_dir=settings.attachments_dir)
+    except NoRequester as exc:
+        raise CommandError(f"{exc}; nothing queued (--private adds an internal note instead)") from None
     except ReplyError as exc:
         raise CommandError(f"nothing queued: {exc}") from None
     if row.private:

@@ -1,4 +1,4 @@
-"""Attachment bytes on disk, content-addressed so identical files are stored once."""
+"""Attachment bytes on disk, content-addressed so identical files are stored once, readable by us alone."""
 from __future__ import annotations
 
 import hashlib
@@ -22,9 +22,21 @@ def write_attachment(attachments_dir: Path, payload: bytes) -> tuple[str, str]:
     relative = attachment_path(sha256)
     target = attachments_dir / relative
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # Attachments are mail content: 0700 directories and 0600 files, whatever the umask says.
+        attachments_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
         # Write aside then rename, so a crash never leaves a truncated file under the final name.
         temporary = target.with_name(f".{sha256}.{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(payload)
+        _write_private(temporary, payload)
         os.replace(temporary, target)
     return sha256, relative
+
+
+def _write_private(path: Path, payload: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+    except BaseException:
+        path.unlink(missing_ok=True)      # a full disk must not leave half-written files behind
+        raise

@@ -1,19 +1,25 @@
 """The database engine: SQLite by default, PostgreSQL by URL, plus the transaction scope."""
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 # Operators paste URLs from hosting dashboards; both spellings mean PostgreSQL, and we ship psycopg 3.
 _POSTGRES_PREFIXES = ("postgres://", "postgresql://")
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# SQLite names its companions after the database file and creates them with the database's mode.
+_SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+log = logging.getLogger(__name__)
 
 
 def normalise_url(database_url: str) -> str:
@@ -69,11 +75,44 @@ def _text_without_nul(value):
 def _sqlite_engine(url) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        private_database_file(Path(database))
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def private_database_file(path: Path) -> None:
+    """Create the SQLite file 0600 (in a 0700 directory, when we create that) before SQLite opens it.
+
+    The file holds every stored mail. SQLite would create it 0644 under the usual umask, and gives
+    its -wal and -shm files the database file's mode, so creating it first closes all three.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))   # SQLite reads 0 bytes as empty
+        return
+    except FileExistsError:
+        pass
+    for each in (path, *(path.with_name(path.name + suffix) for suffix in _SQLITE_COMPANIONS)):
+        _restrict(each)
+
+
+def _restrict(path: Path) -> None:
+    """Take group and other access away from a file made before we created files 0600."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return
+    mode = stat.S_IMODE(status.st_mode)
+    if not stat.S_ISREG(status.st_mode) or not mode & 0o077:
+        return                              # a directory in its place is SQLite's error to report
+    try:
+        path.chmod(mode & 0o700)
+    except PermissionError as exc:          # not ours to change: still usable, so say so and carry on
+        log.warning("%s is readable by others (mode %o) and cannot be restricted: %s", path, mode, exc.strerror)
+        return
+    log.warning("%s was readable by others (mode %o); it is now %o", path, mode, mode & 0o700)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -113,6 +152,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def probe_write(engine: Engine) -> None:
+    """Raise unless the store can write now: one row rewritten unchanged, in its own short transaction.
+
+    Rewriting alembic_version's row changes no meaning, yet SQLite writes a page to its WAL and
+    PostgreSQL a new tuple, so a full disk or a read-only file fails here as every real write would.
+    """
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

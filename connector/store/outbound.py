@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
@@ -21,10 +22,16 @@ from connector.store.types import iso_utc, utcnow
 
 # parse_mail invents ids for mail without one; they were never on the wire, so never reference them.
 _SYNTHETIC_SUFFIX = "@generated.invalid"
+# One mailbox: the queue row joins recipients with commas, so a comma or a space would make several.
+_ONE_ADDRESS = re.compile(r"[^@\s,<>]+@[^@\s,<>]+")
 
 
 class UnknownTicket(ReplyError, LookupError):
     """No ticket with this id."""
+
+
+class NoRequester(ReplyError):
+    """The ticket has no address to reply to (its mail had no usable From); a private note is still allowed."""
 
 
 def queue_reply(session: Session, ticket_id: int, body: str, attachments: Sequence[ReplyAttachment] = (),
@@ -32,11 +39,14 @@ def queue_reply(session: Session, ticket_id: int, body: str, attachments: Sequen
                 max_message_bytes: int = MAX_MESSAGE_BYTES) -> OutgoingMail:
     """Store a reply for the send job (or, when `private`, a private note that is never sent).
 
-    Raises ReplyError (UnknownTicket, ReplyTooLarge) before anything is written. Not committed here.
+    Raises ReplyError (UnknownTicket, NoRequester, ReplyTooLarge) before anything is written. Not committed here.
     """
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         raise UnknownTicket(f"no ticket {ticket_id}")
+    # Checked here, where the CLI and the API both queue, so neither can send a reply to nobody.
+    if not private and not _ONE_ADDRESS.fullmatch(ticket.requester_email or ""):
+        raise NoRequester(f"ticket {ticket_id} has no requester address to reply to")
     if not body.strip() and not attachments:
         raise ReplyError("the reply has neither text nor attachments")
     now = now or utcnow()

@@ -113,6 +113,7 @@ def populated(engine, tmp_path) -> Engine:
 @pytest.fixture
 def runtime(populated, tmp_path, database_url) -> Runtime:
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url, admin_token=ADMIN_TOKEN)
+    settings.data_dir.mkdir(exist_ok=True)     # as bootstrap() does; /healthz checks it (SQLite put it there)
     return Runtime(settings=settings, engine=populated)
 
 

@@ -23,14 +23,16 @@ def inbox_state(engine, address: str) -> str:
 
 
 def test_healthz_reports_database_and_scheduler(runtime, serve):
-    assert serve(runtime, FakeDaemon()).get("/healthz").json() == \
-        {"status": "ok", "database": "ok", "scheduler": "running"}
+    health = serve(runtime, FakeDaemon()).get("/healthz").json()
+    assert health.pop("disk_free_bytes") > 0
+    assert health == {"status": "ok", "database": "ok", "database_write": "ok", "disk": "ok", "scheduler": "running"}
 
 
 def test_healthz_is_503_when_the_scheduler_stopped(runtime, serve):
     response = serve(runtime, FakeDaemon(running=False)).get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "scheduler": "stopped"}
+    assert response.json()["status"] == "unavailable" and response.json()["scheduler"] == "stopped"
+    assert response.json()["database"] == response.json()["database_write"] == "ok"
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(runtime, serve, tmp_path):
@@ -42,8 +44,9 @@ def test_healthz_is_503_when_the_database_is_unreachable(runtime, serve, tmp_pat
     finally:
         broken.dispose()
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "error: OperationalError",
-                               "scheduler": "not_attached"}
+    health = response.json()
+    assert (health["status"], health["database"], health["database_write"], health["scheduler"]) == \
+        ("unavailable", "error: OperationalError: unable to open database file", "not_checked", "not_attached")
 
 
 def test_status_shows_the_revoked_inbox_with_its_command(runtime, serve):
