@@ -81,8 +81,7 @@ def run_tier(tier: str, count: int, seed: int) -> dict:
         sampler = StatsSampler(srv.url).start()
         passes, started = [], time.monotonic()
         while True:
-            report = sync_inbox(SUPPORT, engine=runtime.engine, settings=runtime.settings,
-                                open_gateway=runtime.open_gateway, force=True)
+            report = sync_inbox(runtime, SUPPORT, force=True)
             passes.append({"at": round(time.monotonic() - started, 1), "imported": report.imported,
                            "error": report.error_kind})
             print(f"[{tier}] pass {len(passes)}: {report.imported} imported, {report.error_kind or 'ok'}", flush=True)

@@ -17,7 +17,6 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import select
 
-from connector.bootstrap import Runtime
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox
 from connector.store.leases import SYNCED_STATES
@@ -25,11 +24,11 @@ from connector.store.models import Inbox
 from connector.store.types import utcnow
 from jobs.leases import LeaseKeeper
 from jobs.sync_inbox import sync_inbox
+from connector.collaborators import Collaborators
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 15          # how soon an inbox added by the CLI gets its job (at most; TTL/3 if shorter)
 MAX_WORKERS = 8
-DEFAULT_LEASE_TTL_SECONDS = 90
 
 
 @dataclass(frozen=True)
@@ -56,12 +55,12 @@ def _job_id(address: str) -> str:
 class Daemon:
     """Keeps one interval job per inbox this daemon holds the lease of, in step with the database."""
 
-    def __init__(self, runtime: Runtime, now: Callable[[], datetime] = utcnow,
+    def __init__(self, runtime: Collaborators, now: Callable[[], datetime] = utcnow,
                  periodic: Sequence[PeriodicJob] = (), lease_ttl_seconds: int | None = None):
         self.runtime, self.now = runtime, now
         self.periodic = tuple(periodic)
         self.started_at = now()
-        ttl = lease_ttl_seconds or getattr(runtime.settings, "lease_ttl_seconds", DEFAULT_LEASE_TTL_SECONDS)
+        ttl = lease_ttl_seconds or runtime.settings.lease_ttl_seconds
         self.leases = LeaseKeeper(runtime.engine, ttl, now=now)
         self.round_seconds = max(1.0, min(REFRESH_SECONDS, ttl / 3))
         self._intervals: dict[str, int] = {}
@@ -169,8 +168,7 @@ class Daemon:
             self._forced.discard(address)
             if inbox is None or (not forced and inbox.backoff_until and inbox.backoff_until > self.now()):
                 return
-        sync_inbox(address, engine=self.runtime.engine, settings=self.runtime.settings,
-                   open_gateway=self.runtime.open_gateway, now=self.now)
+        sync_inbox(self.runtime, address, now=self.now)
 
     # ---- hooks for the admin endpoint ------------------------------------------------------
 

@@ -11,7 +11,6 @@ from typing import Sequence
 
 from sqlmodel import Session, select
 
-from connector.bootstrap import Runtime
 from connector.dnscheck.checks import (GOOGLE_DKIM_SELECTOR, GOOGLE_SPF_INCLUDE, Finding, check_dkim, check_dmarc,
                                        check_spf)
 from connector.dnscheck.lookup import TIMEOUT_SECONDS, make_resolver, txt_records
@@ -19,6 +18,7 @@ from connector.store.db import session_scope
 from connector.store.dns_health import domain_of, record_dns_check
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.types import utcnow
+from connector.collaborators import Collaborators
 
 log = logging.getLogger(__name__)
 # Records change when a person edits the zone; four checks a day notice that soon enough
@@ -40,7 +40,7 @@ def lookup_findings(domain: str, dns_resolver: str, selector: str = GOOGLE_DKIM_
             check_dmarc(domain, txt_records(resolver, f"_dmarc.{domain}"))]
 
 
-def check_dns_health(runtime: Runtime, now: datetime | None = None,
+def check_dns_health(runtime: Collaborators, now: datetime | None = None,
                      timeout: float = TIMEOUT_SECONDS) -> dict[str, str]:
     """Check every external domain, store each result, and return {domain: ok | warn | fail}."""
     now = now or utcnow()

@@ -10,14 +10,12 @@ from sqlmodel import select
 
 from connector.gmail.port import (AuthRevoked, GmailError, GmailGateway, InsufficientScope, RateLimited, RawMessage,
                                   TransientError)
-from connector.mail.decision import Suspend
-from connector.mail.parse import parse_mail
+from connector.mail.outcome import OutcomeCounts
 from connector.settings import Settings
 from connector.store.db import session_scope
 from connector.store.models import RawMail
-from connector.store.raw import store_raw
-from connector.store.tickets import apply_decision
-from jobs.process_mail import Outcomes, Route, process_one
+from connector.store.raw import store_fetched_batch
+from connector.ticketing.ticket_mail import Ticketing, ticket_stored_mails
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +54,12 @@ def listing_for_resync(gateway: GmailGateway, settings: Settings, last_success_a
     return list(reversed(ids)), cursor
 
 
-def import_ids(gateway: GmailGateway, engine: Engine, settings: Settings, inbox_id: int, route: Route,
-               ids: Sequence[str], now: Callable[[], datetime], outcomes: Outcomes,
+def import_ids(gateway: GmailGateway, ticketing: Ticketing, settings: Settings, inbox_id: int,
+               ids: Sequence[str], outcomes: OutcomeCounts,
                progress: Callable[[int, int], None] | None = None) -> int:
-    """Import the ids not stored yet; label everything seen. Raises if any fetch failed."""
+    """Import the ids not stored yet; label everything seen. Raises if any fetch failed for now."""
     ids = list(dict.fromkeys(ids))
+    engine = ticketing.engine
     stored_before = _stored_gmail_ids(engine, inbox_id, ids)
     new_ids = [i for i in ids if i not in stored_before]
     to_label = set(stored_before)
@@ -68,16 +67,17 @@ def import_ids(gateway: GmailGateway, engine: Engine, settings: Settings, inbox_
     for start in range(0, len(new_ids), FETCH_CHUNK):
         chunk = new_ids[start:start + FETCH_CHUNK]
         result = gateway.fetch_raw(chunk)
-        for gmail_id in chunk:
-            message = result.messages.get(gmail_id)
-            if message is None or not _belongs_in_helpdesk(message):
-                continue
-            outcomes.count(_store_and_process(engine, settings, inbox_id, route, message, now))
-            to_label.add(gmail_id)
-            imported += 1
+        wanted = [result.messages[i] for i in chunk if i in result.messages and _belongs_in_helpdesk(result.messages[i])]
+        refused = {i: e for i, e in result.failed.items() if not isinstance(e, RETRY_LATER)}
+        # Write before act: the chunk's bytes are committed before any of it is read.
+        raw_ids = store_fetched(engine, inbox_id, wanted, refused, ticketing.now())
+        for outcome in ticket_stored_mails(ticketing, raw_ids):
+            outcomes.add(outcome)
+        to_label.update(m.id for m in wanted)
+        imported += len(wanted)
         if progress:
             progress(min(start + FETCH_CHUNK, len(new_ids)), len(new_ids))
-        blocking = _hold_back_refused(engine, settings, inbox_id, route, result.failed, now, outcomes)
+        blocking = [e for e in result.failed.values() if isinstance(e, RETRY_LATER)]
         if blocking:
             # The cursor must not pass a message we could not fetch yet; the next pass retries it.
             raise blocking[0]
@@ -89,22 +89,16 @@ def import_ids(gateway: GmailGateway, engine: Engine, settings: Settings, inbox_
 RETRY_LATER = (RateLimited, TransientError, AuthRevoked, InsufficientScope)
 
 
-def _hold_back_refused(engine: Engine, settings: Settings, inbox_id: int, route: Route,
-                       failed: dict[str, GmailError], now: Callable[[], datetime], outcomes: Outcomes) -> list:
-    """A message Gmail will never return must not block its inbox for ever: it is suspended, visibly,
-    and the cursor may pass it. Returns the errors worth another try."""
-    blocking = [error for error in failed.values() if isinstance(error, RETRY_LATER)]
-    for gmail_id, error in failed.items():
-        if isinstance(error, RETRY_LATER):
-            continue
-        reason = f"Gmail refused to return message {gmail_id}: {error}"
-        with session_scope(engine) as session:
-            row = store_raw(session, "gmail", b"", inbox_id=inbox_id, gmail_id=gmail_id, received_at=now())
-            if row is not None:
-                row.error = reason
-                outcomes.count(apply_decision(session, row, Suspend(reason=reason, kind="error"),
-                                              settings.attachments_dir, now()))
-    return blocking
+def store_fetched(engine: Engine, inbox_id: int, messages: Sequence[RawMessage], refused: dict[str, GmailError],
+                  when: datetime) -> list[int]:
+    """Store the fetched messages, and a bytes-less row for each message Gmail will never return (it
+    is then held back visibly and the cursor may pass it). Returns the new rows' ids in order."""
+    batch = [{"gmail_id": m.id, "thread_id": m.thread_id, "label_ids": m.label_ids,
+              "internal_date": m.internal_date_ms, "raw": m.raw} for m in messages]
+    batch += [{"gmail_id": gmail_id, "raw": b"", "error": f"Gmail refused to return message {gmail_id}: {error}"}
+              for gmail_id, error in refused.items()]
+    with session_scope(engine) as session:
+        return store_fetched_batch(session, inbox_id, batch, when)
 
 
 def _belongs_in_helpdesk(message: RawMessage) -> bool:
@@ -115,28 +109,12 @@ def _belongs_in_helpdesk(message: RawMessage) -> bool:
 
 def _stored_gmail_ids(engine: Engine, inbox_id: int, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    with session_scope(engine) as session:
+    with session_scope(engine.execution_options(sqlite_deferred=True)) as session:
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             query = select(RawMail.gmail_id).where(RawMail.inbox_id == inbox_id, RawMail.gmail_id.in_(part))
             found.update(session.exec(query))
     return found
-
-
-def _store_and_process(engine: Engine, settings: Settings, inbox_id: int, route: Route,
-                       message: RawMessage, now: Callable[[], datetime]) -> str:
-    mail = parse_mail(message.raw)
-    with session_scope(engine) as session:
-        row = store_raw(session, "gmail", message.raw, inbox_id=inbox_id, gmail_id=message.id,
-                        thread_id=message.thread_id, label_ids=message.label_ids,
-                        internal_date=message.internal_date_ms, message_id=mail.message_id,
-                        from_email=mail.from_.email, subject=mail.subject[:500], received_at=now())
-        if row is None:
-            return "skipped: already stored"
-        raw_id = row.id
-    # Committed above: from here a crash leaves a pending row that the next pass processes.
-    return process_one(engine, raw_id, route, settings.attachments_dir, settings.attachment_max_bytes, now,
-                       parsed=mail)
 
 
 def label_imported(gateway: GmailGateway, settings: Settings, gmail_ids: Iterable[str]) -> None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from connector.bootstrap import Runtime
 from connector.forwarding import states
 from connector.forwarding.criteria import filter_action, filter_criteria, guided_steps, is_our_filter
 from connector.forwarding.verification import new_token, verification_mail
@@ -21,6 +20,7 @@ from connector.store.db import session_scope
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.inboxes import get_inbox, list_inboxes
 from connector.store.types import utcnow
+from connector.collaborators import Collaborators
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 30
@@ -43,7 +43,7 @@ class SetupReport:
     steps: list[str] = field(default_factory=list)
 
 
-def snapshot(runtime: Runtime, external: str) -> ExternalAddress:
+def snapshot(runtime: Collaborators, external: str) -> ExternalAddress:
     """The stored row, detached: read in a short transaction, never held across Gmail calls."""
     with session_scope(runtime.engine) as session:
         row = get_external(session, external)
@@ -57,7 +57,7 @@ def snapshot(runtime: Runtime, external: str) -> ExternalAddress:
         return row
 
 
-def save(runtime: Runtime, external: str, now: datetime, **changes) -> ExternalAddress:
+def save(runtime: Collaborators, external: str, now: datetime, **changes) -> ExternalAddress:
     with session_scope(runtime.engine) as session:
         row = get_external(session, external)
         touch(row, now, **changes)
@@ -67,14 +67,9 @@ def save(runtime: Runtime, external: str, now: datetime, **changes) -> ExternalA
         return row
 
 
-def _open(runtime: Runtime, address: str) -> GmailGateway:
+def _open(runtime: Collaborators, address: str) -> GmailGateway:
     return runtime.open_gateway(address)
 
-
-def _close(gateway: GmailGateway) -> None:
-    close = getattr(gateway, "close", None)
-    if close:
-        close()
 
 
 def address_status(gateway: GmailGateway, support: str) -> str | None:
@@ -82,7 +77,7 @@ def address_status(gateway: GmailGateway, support: str) -> str | None:
     return found[0].verification_status if found else None
 
 
-def converge(runtime: Runtime, gateway: GmailGateway, row: ExternalAddress, status: str | None, *,
+def converge(runtime: Collaborators, gateway: GmailGateway, row: ExternalAddress, status: str | None, *,
              repair: bool, now: datetime, method: str | None = None) -> tuple[states.Plan, bool]:
     """Read the filters, decide with the state machine, (re)create the filter if it says so, store."""
     wanted = filter_criteria(row.external_address, row.criteria)
@@ -114,7 +109,7 @@ def _find_filter(gateway: GmailGateway, row: ExternalAddress, wanted: dict, repa
     return found
 
 
-def ensure_forwarding(runtime: Runtime, external: str, *, method: str | None = None, criteria: str | None = None,
+def ensure_forwarding(runtime: Collaborators, external: str, *, method: str | None = None, criteria: str | None = None,
                       disposition: str | None = None, now: Callable[[], datetime] = utcnow) -> SetupReport:
     """`forwarding setup`: idempotent — running it again creates nothing twice and repairs what broke."""
     row = snapshot(runtime, external)
@@ -129,7 +124,7 @@ def ensure_forwarding(runtime: Runtime, external: str, *, method: str | None = N
             row = save(runtime, row.external_address, now(), state=states.AWAITING, failure_reason=None)
         plan, made_filter = converge(runtime, gateway, row, status, repair=True, now=now(), method=method)
     finally:
-        _close(gateway)
+        gateway.close()
     guided = method == "guided" and status != "accepted"
     steps = guided_steps(row.external_address, row.support_address) if guided else []
     return SetupReport(row.external_address, row.support_address, plan.state, method, plan.reason, created,
@@ -152,7 +147,7 @@ def _ensure_address(gateway: GmailGateway, row: ExternalAddress, method: str | N
     return created.verification_status, True, "service_account"
 
 
-def _each(runtime: Runtime, wanted_states: tuple[str, ...], repair: bool,
+def _each(runtime: Collaborators, wanted_states: tuple[str, ...], repair: bool,
           now: Callable[[], datetime]) -> dict[str, str]:
     with session_scope(runtime.engine) as session:
         externals = [r.external_address for r in list_addresses(session, wanted_states)]
@@ -165,7 +160,7 @@ def _each(runtime: Runtime, wanted_states: tuple[str, ...], repair: bool,
                 plan, _ = converge(runtime, gateway, row, address_status(gateway, row.support_address),
                                    repair=repair, now=now())
             finally:
-                _close(gateway)
+                gateway.close()
             results[external] = plan.state
         except Exception as exc:  # noqa: BLE001 — one address's trouble never stops the others
             log.warning("forwarding check of %s failed: %s", external, exc)
@@ -173,19 +168,19 @@ def _each(runtime: Runtime, wanted_states: tuple[str, ...], repair: bool,
     return results
 
 
-def check_forwarding(runtime: Runtime, now: Callable[[], datetime] = utcnow) -> dict[str, str]:
+def check_forwarding(runtime: Collaborators, now: Callable[[], datetime] = utcnow) -> dict[str, str]:
     """Every 30 s: addresses awaiting Google's confirmation move on by themselves once accepted."""
     return _each(runtime, (states.AWAITING,), repair=True, now=now)
 
 
-def recheck_forwarding_daily(runtime: Runtime, now: Callable[[], datetime] = utcnow) -> dict[str, str]:
+def recheck_forwarding_daily(runtime: Collaborators, now: Callable[[], datetime] = utcnow) -> dict[str, str]:
     """Daily: a working forwarding whose address or filter vanished in Gmail degrades to failed."""
     return _each(runtime, states.WORKING, repair=False, now=now)
 
 
 # ---- verification ---------------------------------------------------------------------------
 
-def start_verification(runtime: Runtime, external: str, send_from: str | None = None,
+def start_verification(runtime: Collaborators, external: str, send_from: str | None = None,
                        now: Callable[[], datetime] = utcnow) -> tuple[str, str]:
     """Check the setup at once, then send the test mail; returns (token, sender).
 
@@ -200,7 +195,7 @@ def start_verification(runtime: Runtime, external: str, send_from: str | None = 
             plan, _ = converge(runtime, gateway, row, address_status(gateway, row.support_address),
                                repair=row.state == states.AWAITING, now=now())
         finally:
-            _close(gateway)
+            gateway.close()
         if plan.state in (states.AWAITING, states.FAILED):
             raise SetupError(plan.reason or f"{row.support_address} is not confirmed in {row.external_address}'s "
                              "Gmail yet: see gmail-connector forwarding status for the code and link")
@@ -211,18 +206,18 @@ def start_verification(runtime: Runtime, external: str, send_from: str | None = 
     try:
         gateway.send(verification_mail(row.external_address, sender, token, now()))
     finally:
-        _close(gateway)
+        gateway.close()
     return token, sender
 
 
-def _default_sender(runtime: Runtime, external: str) -> str:
+def _default_sender(runtime: Collaborators, external: str) -> str:
     """Another connected inbox if there is one: Gmail does not forward mail a mailbox sent itself."""
     with session_scope(runtime.engine) as session:
         others = [i.address for i in list_inboxes(session) if i.address != external and i.state == "active"]
     return others[0] if others else external
 
 
-def await_verification(runtime: Runtime, external: str, token: str, timeout: float,
+def await_verification(runtime: Collaborators, external: str, token: str, timeout: float,
                        now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
                        clock: Callable[[], float] = time.monotonic) -> ExternalAddress:
     """Wait for the receiver to record the test mail; on timeout the address fails with what to check."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable
@@ -11,11 +10,13 @@ from typing import Callable
 from connector.gmail.port import GmailError, GmailGateway, InvalidRequest, SendingLimitExceeded
 from connector.outbound.caps import SEND_CAP_WINDOW
 from connector.outbound.compose import compose_reply
-from connector.outbound.dkim_sign import DkimError, DkimKey, sign
-from connector.outbound.smtp_relay import RelayConfig, RelayError, RelayRefused, RelayTemporary, relay_send
+from connector.outbound.dkim_sign import DkimError, sign
+from connector.outbound.senders import Outbound
+from connector.outbound.smtp_relay import RelayError, RelayRefused, RelayTemporary, relay_send
 from connector.store.addresses import outgoing_refusal
 from connector.store.db import session_scope
 from connector.store.types import utcnow
+from connector.collaborators import Collaborators
 from jobs.outbound_queue import (Claimed, cap_reached_until, claim, due_ids, record_failed,
                                  record_retry, record_sent, record_waiting_cap)
 
@@ -34,24 +35,6 @@ class DeliveryUnknown(Exception):
     """The relay may have the reply already; unlike Gmail it cannot be searched, so a person decides."""
 
 
-@dataclass(frozen=True)
-class Outbound:
-    """How replies leave besides Gmail, from the settings; tests build it directly."""
-    relay: RelayConfig | None = None
-    dkim: DkimKey | None = None
-    ssl_context: ssl.SSLContext | None = None
-    # Called after the mail left and before it is recorded: where a crash would hurt most (tests).
-    after_send: Callable[[int], None] | None = None
-
-    @classmethod
-    def from_settings(cls, settings) -> "Outbound":
-        # getattr: these settings are proposed for Settings (SMTP_RELAY_URL, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE).
-        url = getattr(settings, "smtp_relay_url", "")
-        selector, key_file = getattr(settings, "dkim_selector", ""), getattr(settings, "dkim_private_key_file", "")
-        return cls(relay=RelayConfig.from_url(url) if url else None,
-                   dkim=DkimKey.from_file(selector, key_file) if selector and key_file else None)
-
-
 @dataclass
 class SendReport:
     sent: int = 0
@@ -67,10 +50,10 @@ class SendReport:
             setattr(self, name, getattr(self, name) + 1)
 
 
-def send_pending(runtime, *, now: Callable[[], datetime] = utcnow, outbound: Outbound | None = None,
+def send_pending(runtime: Collaborators, *, now: Callable[[], datetime] = utcnow, outbound: Outbound | None = None,
                  limit: int = 100) -> SendReport:
     """One pass over the due replies. Never raises for a reply's trouble: it is recorded on the reply."""
-    outbound = outbound if outbound is not None else Outbound.from_settings(runtime.settings)
+    outbound = outbound if outbound is not None else runtime.outbound
     report = SendReport()
     for outgoing_id in due_ids(runtime.engine, now(), limit):
         outcome, error = send_one(runtime, outgoing_id, now=now, outbound=outbound)
@@ -80,10 +63,10 @@ def send_pending(runtime, *, now: Callable[[], datetime] = utcnow, outbound: Out
     return report
 
 
-def send_one(runtime, outgoing_id: int, *, now: Callable[[], datetime] = utcnow,
+def send_one(runtime: Collaborators, outgoing_id: int, *, now: Callable[[], datetime] = utcnow,
              outbound: Outbound | None = None) -> tuple[str, str | None]:
     """Send one due reply: (outcome, error). Outcome: sent | recovered | queued | waiting_cap | failed | skipped."""
-    outbound = outbound if outbound is not None else Outbound.from_settings(runtime.settings)
+    outbound = outbound if outbound is not None else runtime.outbound
     engine, when = runtime.engine, now()
     claimed = claim(engine, outgoing_id, when, runtime.settings.attachments_dir)
     if claimed is None:
@@ -107,7 +90,7 @@ def send_one(runtime, outgoing_id: int, *, now: Callable[[], datetime] = utcnow,
         return record_retry(engine, outgoing_id, when, message), message
 
 
-def _via_gmail(runtime, claimed: Claimed, when: datetime, outbound: Outbound) -> str:
+def _via_gmail(runtime: Collaborators, claimed: Claimed, when: datetime, outbound: Outbound) -> str:
     gateway = runtime.open_gateway(claimed.inbox_address)
     try:
         # Before any retry: the earlier attempt may have been sent and only its recording lost.
@@ -125,8 +108,7 @@ def _via_gmail(runtime, claimed: Claimed, when: datetime, outbound: Outbound) ->
         record_sent(runtime.engine, claimed.id, when, "gmail", sent.id, sent.thread_id)
         return "sent"
     finally:
-        if hasattr(gateway, "close"):
-            gateway.close()
+        gateway.close()
 
 
 def _check_send_as(gateway: GmailGateway, claimed: Claimed) -> None:
@@ -138,7 +120,7 @@ def _check_send_as(gateway: GmailGateway, claimed: Claimed) -> None:
             "Accounts > Send mail as) or set SMTP_RELAY_URL to send it through a relay")
 
 
-def _via_relay(runtime, claimed: Claimed, when: datetime, outbound: Outbound) -> str:
+def _via_relay(runtime: Collaborators, claimed: Claimed, when: datetime, outbound: Outbound) -> str:
     if outbound.relay is None:
         raise SendRefused(f"{claimed.from_address} is not a connected Gmail inbox and SMTP_RELAY_URL is not set")
     if claimed.interrupted:

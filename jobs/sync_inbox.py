@@ -21,8 +21,10 @@ from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox, record_failure, record_success
 from connector.store.types import utcnow
 from oauth.vault import VaultError
+from connector.mail.outcome import OutcomeCounts
+from connector.ticketing.ticket_mail import pending_ids, ticket_stored_mails
+from connector.collaborators import Collaborators
 from jobs.fetching import import_ids, listing_for_backfill, listing_for_catch_up, listing_for_resync
-from jobs.process_mail import Outcomes, Route, pending_ids, process_pending
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=30)
@@ -34,7 +36,7 @@ class SyncReport:
     mode: str = "incremental"            # backfill | incremental | resync | skipped
     listed: int = 0
     imported: int = 0
-    outcomes: Outcomes = field(default_factory=Outcomes)
+    outcomes: OutcomeCounts = field(default_factory=OutcomeCounts)
     history_id: str | None = None
     error_kind: str | None = None
     error: str | None = None
@@ -56,10 +58,10 @@ class InboxSnapshot:
     consecutive_failures: int
 
 
-def sync_inbox(address: str, *, engine: Engine, settings: Settings,
-               open_gateway: Callable[[str], GmailGateway], now: Callable[[], datetime] = utcnow,
+def sync_inbox(runtime: Collaborators, address: str, *, now: Callable[[], datetime] = utcnow,
                progress: Callable[[int, int], None] | None = None, force: bool = False) -> SyncReport:
     """One pass. Never raises for Gmail trouble: the error is recorded on the inbox and reported."""
+    engine, settings, ticketing = runtime.engine, runtime.settings, runtime.ticketing
     inbox = _snapshot(engine, address)
     report = SyncReport(inbox=inbox.address)
     if inbox.state in ("paused", "needs_reauth") and not force:
@@ -67,15 +69,15 @@ def sync_inbox(address: str, *, engine: Engine, settings: Settings,
         return report
     gateway = None
     try:
-        gateway = open_gateway(inbox.address)
-        _run_pass(inbox, report, engine, settings, gateway, now, progress)
+        gateway = runtime.open_gateway(inbox.address)
+        _run_pass(inbox, report, ticketing, settings, gateway, now, progress)
     except GmailError as exc:
         _record_error(engine, inbox, report, exc, settings, now())
     except Exception as exc:  # noqa: BLE001 — a bug in one inbox must not stop the daemon
         log.exception("sync of %s failed unexpectedly", inbox.address)
         _record_error(engine, inbox, report, exc, settings, now())
     finally:
-        if gateway is not None and hasattr(gateway, "close"):
+        if gateway is not None:
             gateway.close()
     return report
 
@@ -89,14 +91,12 @@ def _snapshot(engine: Engine, address: str) -> InboxSnapshot:
                              row.last_success_at, row.consecutive_failures)
 
 
-def _run_pass(inbox: InboxSnapshot, report: SyncReport, engine: Engine, settings: Settings,
+def _run_pass(inbox: InboxSnapshot, report: SyncReport, ticketing: Ticketing, settings: Settings,
               gateway: GmailGateway, now: Callable[[], datetime], progress) -> None:
-    route = Route(inbox.address, inbox.address, inbox.group)
-    # Mail stored by a pass that crashed before processing it goes first, in arrival order.
-    leftover = pending_ids(engine, inbox.id, source="gmail")
-    if leftover:
-        _merge(report.outcomes, process_pending(engine, leftover, route, settings.attachments_dir,
-                                                settings.attachment_max_bytes, now))
+    engine = ticketing.engine
+    # Mail stored by a pass that crashed before ticketing it goes first, in arrival order.
+    for outcome in ticket_stored_mails(ticketing, pending_ids(engine, inbox_id=inbox.id, source="gmail")):
+        report.outcomes.add(outcome)
     if inbox.history_id is None:
         report.mode = "backfill"
         ids, cursor = listing_for_backfill(gateway, settings)
@@ -111,7 +111,7 @@ def _run_pass(inbox: InboxSnapshot, report: SyncReport, engine: Engine, settings
             log.warning("history of %s expired; listing recent mail again", inbox.address)
             ids, cursor = listing_for_resync(gateway, settings, inbox.last_success_at, now())
     report.listed = len(ids)
-    imported = import_ids(gateway, engine, settings, inbox.id, route, ids, now, report.outcomes, progress)
+    imported = import_ids(gateway, ticketing, settings, inbox.id, ids, report.outcomes, progress)
     report.imported = imported
     with session_scope(engine) as session:
         row = get_inbox(session, inbox.address)
@@ -119,11 +119,6 @@ def _run_pass(inbox: InboxSnapshot, report: SyncReport, engine: Engine, settings
         record_success(session, row, now(), history_id=cursor, imported=imported,
                        backfill_done=report.mode != "backfill")
     report.history_id = cursor
-
-
-def _merge(total: Outcomes, part: Outcomes) -> None:
-    for name in ("created", "commented", "suspended", "skipped", "failed"):
-        setattr(total, name, getattr(total, name) + getattr(part, name))
 
 
 def _record_error(engine: Engine, inbox: InboxSnapshot, report: SyncReport, exc: Exception,

@@ -12,7 +12,7 @@ from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox, set_state
 from connector.store.queries import ticket_detail, ticket_rows
 from connector.store.suspended import delete_suspended, suspended_rows
-from jobs.recover import recover as recover_mail
+from connector.ticketing.ticket_mail import recover_suspended_mail
 
 router = APIRouter()
 _NOT_FOUND = {404: {"description": "no such inbox, ticket or held-back mail"}}
@@ -75,11 +75,10 @@ def list_suspended(request: Request, state: Literal["suspended", "recovered", "d
 @router.post("/suspended/{suspended_id}/recover", response_model=SuspendedAction, responses=_NOT_FOUND)
 def recover(suspended_id: RowId, request: Request) -> Response:
     """Release held-back mail: it becomes a ticket (or a comment) with the hold-back rules bypassed."""
-    runtime = request.app.state.runtime
-    outcome = recover_mail(runtime.engine, runtime.settings, suspended_id)
+    outcome = recover_suspended_mail(request.app.state.runtime.ticketing, suspended_id)
     if outcome is None:
         raise HTTPException(404, "no held-back mail with this id (or it was already recovered or deleted)")
-    return done(request, SuspendedAction(id=suspended_id, state="recovered", outcome=outcome))
+    return done(request, SuspendedAction(id=suspended_id, state="recovered", outcome=outcome.text))
 
 
 @router.post("/suspended/{suspended_id}/delete", response_model=SuspendedAction, responses=_NOT_FOUND)

@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import replace
 
-from connector.bootstrap import Runtime, bootstrap
+from connector.bootstrap import Runtime, bootstrap, daemon_parts
 from connector.cli import CommandError
 from connector.settings import Settings
 
@@ -49,36 +49,19 @@ def _stop_event(duration: float | None) -> threading.Event:
     return stop
 
 
-def periodic_jobs(runtime: Runtime):
-    """The plain-function jobs the daemon runs beside the per-inbox syncs."""
-    from jobs.daemon import PeriodicJob
-    from jobs.dns_health import DNS_HEALTH_SECONDS, check_dns_health
-    from jobs.forwarding import check_forwarding, recheck_forwarding_daily
-    from connector.inbound.retry import retry_pending_smtp
-    from jobs.send_reply import send_pending
-
-    return [PeriodicJob("send-replies", 15, lambda: send_pending(runtime)),
-            PeriodicJob("smtp-retry", 60, lambda: retry_pending_smtp(runtime)),
-            PeriodicJob("forwarding-check", 30, lambda: check_forwarding(runtime)),
-            PeriodicJob("forwarding-recheck", 86400, lambda: recheck_forwarding_daily(runtime)),
-            PeriodicJob("dns-health", DNS_HEALTH_SECONDS, lambda: check_dns_health(runtime))]
-
-
 def serve(runtime: Runtime, stop: threading.Event, on_tick=None, tick_seconds: float = 1.0) -> int:
     """Start scheduler, SMTP receiver and admin endpoint; wait for `stop`; shut down cleanly."""
     from connector.admin.app import create_app
     from connector.admin.auth import check_bind_allowed
     from connector.admin.server import AdminServer, AdminServerError
-    from connector.inbound.server import InboundServer
-    from jobs.daemon import Daemon
 
     host, port = runtime.settings.admin_bind
     try:
         check_bind_allowed(host, runtime.settings.admin_token)
     except ValueError as exc:
         raise CommandError(str(exc), status=2) from None
-    daemon = Daemon(runtime, periodic=periodic_jobs(runtime))
-    inbound = InboundServer(runtime)
+    parts = daemon_parts(runtime)
+    daemon, inbound = parts.scheduler, parts.receiver
     admin = AdminServer(create_app(runtime, daemon), host, port)
     started = []
     try:
@@ -107,10 +90,13 @@ def _stop_all(parts) -> None:
 
 
 def _run(args, settings: Settings) -> int:
-    runtime = bootstrap(settings)
+    runtime = bootstrap(settings, isolated_reading=True)
     print(f"gmail-connector daemon: database {_safe_url(settings.database_url)}, "
           f"polling every {settings.poll_interval_seconds}s", flush=True)
-    return serve(runtime, _stop_event(args.duration))
+    try:
+        return serve(runtime, _stop_event(args.duration))
+    finally:
+        runtime.close()
 
 
 def _safe_url(url: str) -> str:
@@ -136,13 +122,16 @@ def _demo(args, settings: Settings) -> int:
         demo_settings = replace(settings, data_dir=demo_dir, database_url=f"sqlite:///{demo_dir / 'connector.db'}",
                                 gmail_api_endpoint=sandbox.url, token_encryption_key="",
                                 poll_interval_seconds=min(settings.poll_interval_seconds, 10))
-        runtime = bootstrap(demo_settings)
+        runtime = bootstrap(demo_settings, isolated_reading=True)
         for address, group in DEMO_INBOXES:
             info = json.loads((demo_dir / "sandbox" / f"{address}.json").read_text())
             connect_inbox(runtime, address, "authorized_user", info, group)
         print(f"Gmail sandbox: {sandbox.url}  (stats: {sandbox.url}/_sandbox/stats)", flush=True)
         print("demo inboxes: " + ", ".join(a for a, _ in DEMO_INBOXES) + "; Ctrl-C to stop", flush=True)
-        return serve(runtime, _stop_event(args.duration), on_tick=_trickle(sandbox, args.trickle))
+        try:
+            return serve(runtime, _stop_event(args.duration), on_tick=_trickle(sandbox, args.trickle))
+        finally:
+            runtime.close()
 
 
 def _trickle(sandbox, every: float):

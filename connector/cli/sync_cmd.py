@@ -47,12 +47,12 @@ def _sync(args, settings) -> int:
         return 0
     failures = 0
     for address in addresses:
-        report = sync_inbox(address, engine=runtime.engine, settings=settings,
-                            open_gateway=runtime.open_gateway, progress=_progress_bar(address),
-                            force=bool(args.inbox))
+        report = sync_inbox(runtime, address, progress=_progress_bar(address), force=bool(args.inbox))
         o = report.outcomes
         line = (f"{address}: {report.mode}, {report.listed} listed, {report.imported} imported "
-                f"({o.created} tickets, {o.commented} comments, {o.suspended} suspended, {o.skipped} skipped)")
+                f"({o.created} tickets, {o.commented} comments, {o.suspended} suspended, {o.skipped} skipped"
+                + "".join(f", {n} {what}" for n, what in ((o.noted, "private notes"), (o.forwarding, "forwarding"))
+                          if n) + ")")
         if report.error:
             failures += 1
             line += f"; FAILED ({report.error_kind}): {report.error}"

@@ -11,7 +11,7 @@ from connector.cli import CommandError, row_id
 from connector.store.db import session_scope
 from connector.store.queries import ticket_detail, ticket_rows
 from connector.store.suspended import delete_suspended, suspended_rows
-from jobs.recover import recover
+from connector.ticketing.ticket_mail import recover_suspended_mail
 
 T = TypeVar("T")
 
@@ -97,7 +97,7 @@ def _suspended_line(r: dict) -> str:
 
 def _suspended_recover(args, settings) -> int:
     runtime = bootstrap(settings)
-    outcome = recover(runtime.engine, settings, args.id)
+    outcome = recover_suspended_mail(runtime.ticketing, args.id)
     if outcome is None:
         raise CommandError(f"no suspended mail {args.id}")
     print(f"recovered suspended mail {args.id}: {outcome}")

@@ -23,6 +23,7 @@ class Arrival:
     gmail_id: str | None = None
     gmail_thread_id: str | None = None
     label_ids: tuple[str, ...] = ()
+    envelope_from: str = ""           # SMTP MAIL FROM as received ("" for Gmail mail or the null sender)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ from connector.mail.steps.machine import handle_machine_mail
 from connector.mail.steps.own_address import refuse_own_addresses
 from connector.mail.steps.requester import pick_requester
 from connector.mail.steps.thread_match import find_existing_ticket
+from connector.mail.steps.too_complex import refuse_too_complex
 
 Step = Callable[[Draft], "Decision | str"]
 
 STEPS: tuple[Step, ...] = (
+    refuse_too_complex,
     recognise_forwarding_mail,
     refuse_own_addresses,
     dedupe,
@@ -32,7 +34,7 @@ STEPS: tuple[Step, ...] = (
 # For mail a person released from suspension: the steps that hold mail back are left out, the
 # ones that keep the store consistent (dedupe, threading, requester, comment) still run.
 # Forwarding mail a person released (e.g. a confirmation no setup expected) is meant as a ticket.
-HOLD_BACK_STEPS = frozenset({recognise_forwarding_mail, refuse_own_addresses, handle_machine_mail, loop_guard})
+HOLD_BACK_STEPS = frozenset({refuse_too_complex, recognise_forwarding_mail, refuse_own_addresses, handle_machine_mail, loop_guard})
 RECOVERY_STEPS: tuple[Step, ...] = tuple(s for s in STEPS if s not in HOLD_BACK_STEPS)
 
 DEFAULT_ATTACHMENT_MAX_BYTES = 50 * 1024 * 1024

@@ -1,17 +1,16 @@
 """External addresses and their support addresses: adding, finding, and the outgoing-mail gate."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlmodel import Session, select
 
 from connector.forwarding.states import (AWAITING, FAILED, NOT_CONFIGURED, VERIFIED, multi_hop,
                                          wrong_support_address)
-from connector.mail.decision import ForwardingMail, Suspend
+from connector.mail.decision import ForwardingMail
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.models import RawMail
-from connector.store.tickets import apply_decision
 from connector.store.types import iso_utc, utcnow
 
 
@@ -113,39 +112,40 @@ def address_json(row: ExternalAddress) -> dict:
     }
 
 
-def apply_forwarding_mail(session: Session, raw_mail: RawMail, decision: ForwardingMail,
-                          now: datetime | None = None) -> str:
-    """Attach Google's confirmation or our test mail to its external address; mark the raw mail processed.
+@dataclass(frozen=True)
+class ForwardingAttachment:
+    """What the forwarding store did with forwarding mail: attached it, or refused it with a reason
+    (the caller then holds the mail back; mail that fits no setup is never dropped)."""
+    attached: bool
+    text: str
 
-    Mail that fits no setup is suspended for a person to look at, never dropped."""
+
+def attach_forwarding_mail(session: Session, raw_mail: RawMail, decision: ForwardingMail,
+                           now: datetime | None = None) -> ForwardingAttachment:
+    """Attach Google's confirmation or our test mail to its external address, in the caller's transaction."""
     now = now or utcnow()
     if decision.kind == "confirmation":
-        outcome = _attach_confirmation(session, raw_mail, decision, now)
-    else:
-        outcome = _record_verification(session, decision, now)
-    if outcome.startswith("suspend:"):
-        reason = outcome.removeprefix("suspend:").strip()
-        return apply_decision(session, raw_mail, Suspend(reason=reason, kind="forwarding"), Path("."), now)
-    raw_mail.state, raw_mail.outcome, raw_mail.processed_at, raw_mail.error = "processed", outcome, now, None
-    session.add(raw_mail)
-    session.flush()
-    return outcome
+        return _attach_confirmation(session, raw_mail, decision, now)
+    return _record_verification(session, decision, now)
 
 
-def _attach_confirmation(session: Session, raw_mail: RawMail, decision: ForwardingMail, now: datetime) -> str:
+def _attach_confirmation(session: Session, raw_mail: RawMail, decision: ForwardingMail,
+                         now: datetime) -> ForwardingAttachment:
     row = find_address(session, decision.received_at_address)
     # Anyone may mail a support address: only a confirmation naming the external address we set up
     # is attached, and one without a requesting address is no proof at all.
     if row is None or not decision.requested_by or decision.requested_by != row.external_address:
-        return (f"suspend: Gmail forwarding confirmation from {decision.requested_by or '(unknown)'} to "
-                f"{decision.received_at_address}, which no external address expects")
+        return ForwardingAttachment(False, f"Gmail forwarding confirmation from {decision.requested_by or '(unknown)'} "
+                                           f"to {decision.received_at_address}, which no external address expects")
     if not _sent_by_google(raw_mail):
-        return (f"suspend: Gmail forwarding confirmation for {row.external_address} received by SMTP from "
-                f"{raw_mail.envelope_from or '<>'}, not from a google.com sender; it may be forged")
+        return ForwardingAttachment(False, f"Gmail forwarding confirmation for {row.external_address} received by "
+                                           f"SMTP from {raw_mail.envelope_from or '<>'}, not from a google.com "
+                                           "sender; it may be forged")
     touch(row, now, confirmation_code=decision.code, confirmation_link=decision.link,
           confirmation_received_at=now, state=AWAITING if row.state == NOT_CONFIGURED else row.state)
     session.add(row)
-    return f"forwarding confirmation for {row.external_address} attached ({decision.code or 'no code'})"
+    return ForwardingAttachment(True, f"forwarding confirmation for {row.external_address} attached "
+                                      f"({decision.code or 'no code'})")
 
 
 def _sent_by_google(raw_mail: RawMail) -> bool:
@@ -163,10 +163,11 @@ def _sent_by_google(raw_mail: RawMail) -> bool:
     return domain == "google.com" or domain.endswith(".google.com")
 
 
-def _record_verification(session: Session, decision: ForwardingMail, now: datetime) -> str:
+def _record_verification(session: Session, decision: ForwardingMail, now: datetime) -> ForwardingAttachment:
     row = session.exec(select(ExternalAddress).where(ExternalAddress.verification_token == decision.token)).first()
     if row is None:
-        return "skipped: forwarding test mail with an unknown or already used token"
+        # A second copy of a test mail already counted, or a stale one: nothing to hold back for a person.
+        return ForwardingAttachment(True, "skipped: forwarding test mail with an unknown or already used token")
     arrived = decision.received_at_address.lower()
     if arrived != row.support_address:
         reason = wrong_support_address(row.external_address, row.support_address, arrived)
@@ -177,4 +178,5 @@ def _record_verification(session: Session, decision: ForwardingMail, now: dateti
     touch(row, now, verification_token=None, last_check_at=now, state=FAILED if reason else VERIFIED,
           failure_reason=reason, **({} if reason else {"verified_at": now}))
     session.add(row)
-    return f"forwarding of {row.external_address} " + (f"failed: {reason}" if reason else "verified")
+    return ForwardingAttachment(True, f"forwarding of {row.external_address} "
+                                      + (f"failed: {reason}" if reason else "verified"))

@@ -5,6 +5,7 @@ import hashlib
 from datetime import datetime, timezone
 from typing import Iterable
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -49,3 +50,39 @@ def _as_datetime(value: datetime | int | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+
+
+def mark_processed(session: Session, row: RawMail, outcome: str, now: datetime) -> None:
+    """The one way a stored message leaves `pending`: with what happened to it, in the caller's transaction."""
+    row.state, row.outcome, row.processed_at, row.error = "processed", outcome, now, None
+    session.add(row)
+
+
+def store_fetched_batch(session: Session, inbox_id: int, messages: Iterable[dict], received_at: datetime) -> list[int]:
+    """Insert many Gmail messages of one inbox in one statement; ids of the rows new to the store, in order.
+
+    Each dict has gmail_id, thread_id, label_ids, internal_date (epoch ms or None), raw, and optionally
+    error. A Gmail id this inbox already holds is left alone (the unique key decides), so a
+    concurrent pass over the same inbox costs nothing twice."""
+    rows = [{"source": "gmail", "inbox_id": inbox_id, "gmail_id": m["gmail_id"], "gmail_thread_id": m.get("thread_id"),
+             "label_ids": ",".join(m.get("label_ids", ())), "message_id": "", "from_email": "", "subject": "",
+             "sha256": hashlib.sha256(m["raw"]).hexdigest(), "size": len(m["raw"]), "raw": m["raw"],
+             "received_at": received_at, "internal_date": _as_datetime(m.get("internal_date")),
+             "envelope_from": None, "envelope_to": "", "state": "pending", "outcome": "", "error": m.get("error")}
+            for m in messages]
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
+        statement = module.insert(RawMail).on_conflict_do_nothing(index_elements=["inbox_id", "gmail_id"])
+        result = session.execute(statement.returning(RawMail.id, sort_by_parameter_order=True), rows)
+        return [row_id for (row_id,) in result]
+    ids = []   # another database: one by one, the unique key still deciding
+    for row in rows:
+        try:
+            with session.begin_nested():
+                ids.append(session.execute(insert(RawMail).returning(RawMail.id), row).scalar_one())
+        except IntegrityError:
+            continue
+    return ids

@@ -25,16 +25,16 @@ def recover_suspended(session: Session, suspended_id: int) -> RawMail | None:
     Re-processing (with the pipeline's hold-back rules bypassed) is the sync layer's job;
     None when there is no such suspended mail, or it was already recovered or deleted.
     """
-    row = _leave_suspended(session, suspended_id, "recovered")
+    row = leave_suspended(session, suspended_id, "recovered")
     return None if row is None else session.get(RawMail, row.raw_mail_id)
 
 
 def delete_suspended(session: Session, suspended_id: int) -> bool:
     """Dismiss held-back mail. The raw bytes stay stored: bad mail is preserved, only hidden."""
-    return _leave_suspended(session, suspended_id, "deleted") is not None
+    return leave_suspended(session, suspended_id, "deleted") is not None
 
 
-def _leave_suspended(session: Session, suspended_id: int, state: str) -> SuspendedMail | None:
+def leave_suspended(session: Session, suspended_id: int, state: str) -> SuspendedMail | None:
     """Moves still-suspended mail to `state`; None when there is no such mail or it has already left."""
     row = session.get(SuspendedMail, suspended_id)
     if row is None or row.state != "suspended":

@@ -9,10 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from connector.mail.decision import (AddComment, AnyDecision, CreateTicket, ForwardingMail, NewComment, Skip, Suspend,
-                                     Trace)
+from connector.mail.decision import AddComment, CreateTicket, Decision, NewComment, Skip, Suspend, Trace
+from connector.mail.outcome import Outcome, OutcomeKind, skipped
 from connector.store.attachment_files import write_attachment
 from connector.store.models import Comment, RawMail, StoredAttachment, SuspendedMail, Ticket, TicketThread
+from connector.store.raw import mark_processed
 from connector.store.types import utcnow
 
 REOPENED_FROM = ("pending", "solved")
@@ -22,11 +23,12 @@ class UnknownTicket(LookupError):
     """The decision names a ticket that no longer exists."""
 
 
-def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace | AnyDecision,
-                   attachments_dir: Path, now: datetime | None = None) -> str:
-    """Carry out the decision and mark the raw mail processed; returns the readable outcome.
+def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace | Decision,
+                   attachments_dir: Path, now: datetime | None = None) -> Outcome:
+    """Carry out a ticket decision and mark the raw mail processed; returns what happened.
 
-    Applying the same message again creates nothing twice. Nothing is committed here.
+    Applying the same message again creates nothing twice. Nothing is committed here. Forwarding
+    mail is not a ticket decision: the forwarding store attaches it (connector/store/addresses.py).
     """
     decision = trace_or_decision.decision if isinstance(trace_or_decision, Trace) else trace_or_decision
     now = now or utcnow()
@@ -37,17 +39,10 @@ def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace
     elif isinstance(decision, Suspend):
         outcome = _suspend(session, raw_mail, decision, now)
     elif isinstance(decision, Skip):
-        outcome = f"skipped: {decision.reason}"
-    elif isinstance(decision, ForwardingMail):
-        # Imported late: the forwarding store builds on this module (it suspends through it).
-        from connector.store.addresses import apply_forwarding_mail
-
-        return apply_forwarding_mail(session, raw_mail, decision, now)
+        outcome = skipped(decision.reason)
     else:
-        raise TypeError(f"not a decision: {type(decision).__name__}")
-    raw_mail.state, raw_mail.outcome, raw_mail.processed_at, raw_mail.error = "processed", outcome, now, None
-    session.add(raw_mail)
-    session.flush()
+        raise TypeError(f"not a ticket decision: {type(decision).__name__}")
+    mark_processed(session, raw_mail, outcome.text, now)
     return outcome
 
 
@@ -63,14 +58,14 @@ def _serialise_on(session: Session, message_id: str) -> None:
 
 
 def _create_ticket(session: Session, raw_mail: RawMail, decision: CreateTicket, attachments_dir: Path,
-                   now: datetime) -> str:
+                   now: datetime) -> Outcome:
     # The same message reaching two support inboxes (Cc) must not open two tickets.
     _serialise_on(session, decision.comment.message_id)
     existing = session.exec(select(Comment.ticket_id).where(
         Comment.message_id == decision.comment.message_id).order_by(Comment.ticket_id)).first()
     if existing is not None:
         _map_thread(session, raw_mail, existing)
-        return f"skipped: already on ticket {existing}"
+        return skipped(f"already on ticket {existing}", existing)
     ticket = Ticket(
         subject=decision.subject, status="new", requester_name=decision.requester.name,
         requester_email=decision.requester.email.lower(), group=decision.group, inbox_id=raw_mail.inbox_id,
@@ -79,32 +74,35 @@ def _create_ticket(session: Session, raw_mail: RawMail, decision: CreateTicket, 
     )
     session.add(ticket)
     session.flush()
-    _insert_comment(session, ticket.id, raw_mail, decision.comment, attachments_dir, now)
+    # A ticket made just now holds no comment yet: nothing to check, nothing to collide with.
+    _insert_comment(session, ticket.id, raw_mail, decision.comment, attachments_dir, now, new_ticket=True)
     _map_thread(session, raw_mail, ticket.id)
-    return f"ticket {ticket.id} created"
+    return Outcome(OutcomeKind.CREATED, f"ticket {ticket.id} created", ticket.id)
 
 
 def _add_comment(session: Session, raw_mail: RawMail, decision: AddComment, attachments_dir: Path,
-                 now: datetime) -> str:
+                 now: datetime) -> Outcome:
     ticket = session.get(Ticket, decision.ticket_id)
     if ticket is None:
         raise UnknownTicket(f"ticket {decision.ticket_id} does not exist")
     _map_thread(session, raw_mail, ticket.id)
     if not _insert_comment(session, ticket.id, raw_mail, decision.comment, attachments_dir, now):
-        return f"skipped: already on ticket {ticket.id}"
+        return skipped(f"already on ticket {ticket.id}", ticket.id)
     reopened = decision.reopen and ticket.status in REOPENED_FROM
     if reopened:
         ticket.status = "open"
     ticket.updated_at = now
     session.add(ticket)
-    return f"comment on {ticket.id}" + (" (reopened)" if reopened else "")
+    kind = OutcomeKind.COMMENTED if decision.comment.public else OutcomeKind.NOTED
+    text = f"comment on {ticket.id}" if decision.comment.public else f"private note on {ticket.id}"
+    return Outcome(kind, text + (" (reopened)" if reopened else ""), ticket.id, reopened)
 
 
 def _insert_comment(session: Session, ticket_id: int, raw_mail: RawMail, comment: NewComment,
-                    attachments_dir: Path, now: datetime) -> bool:
+                    attachments_dir: Path, now: datetime, new_ticket: bool = False) -> bool:
     """Add the comment and its attachments; False when the ticket already holds this Message-ID."""
     exists = select(Comment.id).where(Comment.ticket_id == ticket_id, Comment.message_id == comment.message_id)
-    if session.exec(exists).first() is not None:
+    if not new_ticket and session.exec(exists).first() is not None:
         return False
     row = Comment(
         ticket_id=ticket_id, raw_mail_id=raw_mail.id, author_name=comment.author.name,
@@ -112,12 +110,17 @@ def _insert_comment(session: Session, ticket_id: int, raw_mail: RawMail, comment
         public=comment.public, message_id=comment.message_id, direction="inbound",
         notes="\n".join(comment.notes), created_at=now,
     )
-    # Another worker may have added it since the check; the unique constraint has the last word.
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
+    if new_ticket:
+        session.add(row)
+        if comment.attachments:
+            session.flush()    # the attachments need the comment's id
+    else:
+        # Another worker may have added it since the check; the unique constraint has the last word.
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            return False
     for attachment in comment.attachments:
         sha256, relative = write_attachment(attachments_dir, attachment.payload)
         session.add(StoredAttachment(
@@ -143,7 +146,7 @@ def _map_thread(session: Session, raw_mail: RawMail, ticket_id: int) -> None:
         pass  # mapped concurrently: the first mapping stands
 
 
-def _suspend(session: Session, raw_mail: RawMail, decision: Suspend, now: datetime) -> str:
+def _suspend(session: Session, raw_mail: RawMail, decision: Suspend, now: datetime) -> Outcome:
     row = session.exec(select(SuspendedMail).where(SuspendedMail.raw_mail_id == raw_mail.id)).first()
     if row is None:
         row = SuspendedMail(raw_mail_id=raw_mail.id, from_email=raw_mail.from_email, subject=raw_mail.subject,
@@ -152,4 +155,4 @@ def _suspend(session: Session, raw_mail: RawMail, decision: Suspend, now: dateti
     else:  # re-processed after a recovery and held back again
         row.kind, row.reason, row.state = decision.kind, decision.reason, "suspended"
     session.add(row)
-    return f"suspended: {decision.reason}"
+    return Outcome(OutcomeKind.SUSPENDED, f"suspended: {decision.reason}")

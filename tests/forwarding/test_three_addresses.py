@@ -56,8 +56,7 @@ def test_three_addresses_are_verified_and_their_mail_lands_in_three_groups(world
     assert by_group["Billing"]["received_at_address"] == support_of(FACTURATION)
 
     for external in THREE:                       # the same mail, imported directly from Gmail too
-        sync_inbox(external, engine=world.runtime.engine, settings=world.runtime.settings,
-                   open_gateway=world.runtime.open_gateway)
+        sync_inbox(world.runtime, external)
     assert len(tickets(world)) == 3, "Message-ID dedupe: no second ticket, verification mails are none"
 
 
@@ -66,8 +65,7 @@ def test_mail_already_imported_from_gmail_is_no_second_ticket_when_forwarded_lat
     world.connect(FACTURATION, "Billing", service_account=True)
     raw = world.customer_mail(FACTURATION, 7)
     world.sandbox.core.deliver(FACTURATION, raw)                 # forwarding not set up yet
-    sync_inbox(FACTURATION, engine=world.runtime.engine, settings=world.runtime.settings,
-               open_gateway=world.runtime.open_gateway)
+    sync_inbox(world.runtime, FACTURATION)
     assert len(tickets(world)) == 1
     with smtplib.SMTP(world.receiver.host, world.receiver.port, timeout=10) as client:
         client.sendmail("client@example.org", [support_of(FACTURATION)], raw)

@@ -7,7 +7,8 @@ from connector.inbound.server import InboundServer
 from connector.store.db import session_scope
 from connector.store.queries import ticket_rows
 from connector.store.suspended import suspended_rows
-from jobs.recover import recover
+from connector.mail.outcome import OutcomeKind
+from connector.ticketing.ticket_mail import recover_suspended_mail
 from tests.inbound.conftest import BILLING
 
 AUTO_REPLY = (b"From: Compta <compta@client.example>\r\nTo: facturation@masociete.com\r\n"
@@ -24,9 +25,9 @@ def test_a_recovered_forwarded_mail_goes_to_its_support_address_group(runtime):
         [held] = suspended_rows(session)
         assert ticket_rows(session) == []
 
-    outcome = recover(runtime.engine, runtime.settings, held["id"])
+    outcome = recover_suspended_mail(runtime.ticketing, held["id"])
 
     with session_scope(runtime.engine) as session:
         [ticket] = ticket_rows(session)
-    assert outcome and "created" in outcome
+    assert outcome is not None and outcome.kind is OutcomeKind.CREATED
     assert ticket["group"] == "Billing", "the group of facturation@helpdesk.example.com, not the default"

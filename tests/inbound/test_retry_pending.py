@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from connector.inbound.retry import RETRY_AFTER, retry_pending_smtp
+from jobs.retry_pending import RETRY_AFTER, retry_pending_smtp
 from connector.inbound.server import InboundServer
 from connector.store.db import session_scope
 from connector.store.models import RawMail

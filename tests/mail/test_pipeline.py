@@ -1,7 +1,7 @@
 """The mail-to-ticket pipeline, one rule at a time, against an in-memory read side of the store."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -56,12 +56,38 @@ def msg(extra: str = "", sender: str = "Ann <ann@x.example>", subject: str = "He
     return (head + "\n\n" + body + "\n").replace("\n", "\r\n").encode()
 
 
-def run(raw: bytes, ctx: Tickets | None = None, **kw):
-    return decide(parse_mail(raw), ARRIVAL, ctx or Tickets(), NOW, **kw)
+def run(raw: bytes, ctx: Tickets | None = None, arrival: Arrival = ARRIVAL, **kw):
+    return decide(parse_mail(raw), arrival, ctx or Tickets(), NOW, **kw)
+
+
+def test_mail_read_only_in_part_is_held_back_and_a_person_can_still_release_it():
+    mail = replace(parse_mail(msg()), too_complex="too complex: 1,200 nested MIME parts")
+    held = decide(mail, ARRIVAL, Tickets(), NOW).decision
+    assert isinstance(held, Suspend) and held.kind == "too_complex"
+    assert held.reason.startswith("too complex: 1,200 nested MIME parts")
+    released = decide(mail, ARRIVAL, Tickets(), NOW, steps=RECOVERY_STEPS).decision
+    assert isinstance(released, CreateTicket) and released.requester.email == "ann@x.example"
+
+
+@pytest.mark.parametrize("envelope, extra, expected, source", [
+    ("jo@x.example", "", "jo@x.example", "envelope sender"),
+    ("", "Return-Path: <rp@x.example>", "rp@x.example", "Return-Path"),
+    ("help@shop.example", "Return-Path: <rp@x.example>", "rp@x.example", "Return-Path"),
+])
+def test_mail_without_a_usable_from_takes_its_requester_from_the_envelope(envelope, extra, expected, source):
+    arrival = replace(ARRIVAL, source="smtp", envelope_from=envelope)
+    ticket = run(msg(extra, sender="no address here"), arrival=arrival).decision
+    assert isinstance(ticket, CreateTicket) and ticket.requester.email == expected
+    assert f"requester {expected} taken from the {source}" in ticket.comment.notes[0]
+
+
+def test_mail_without_any_sender_still_becomes_a_ticket_without_requester():
+    ticket = run(b"Subject: nobody\r\n\r\nhello\r\n").decision
+    assert isinstance(ticket, CreateTicket) and ticket.requester.email == ""
 
 
 def test_steps_are_in_the_agreed_order_and_documented():
-    assert [s.__name__ for s in STEPS] == ["recognise_forwarding_mail", "refuse_own_addresses", "dedupe", "find_existing_ticket",
+    assert [s.__name__ for s in STEPS] == ["refuse_too_complex", "recognise_forwarding_mail", "refuse_own_addresses", "dedupe", "find_existing_ticket",
                                            "handle_machine_mail", "loop_guard", "pick_requester", "build_comment"]
     assert all(s.__doc__ for s in STEPS)
 

@@ -171,8 +171,7 @@ def test_after_consent_again_the_sync_resumes_from_its_cursor_without_duplicates
     runtime = runtime_of(env, sandbox)
 
     def sync():
-        return sync_inbox(SUPPORT, engine=runtime.engine, settings=runtime.settings,
-                          open_gateway=runtime.open_gateway)
+        return sync_inbox(runtime, SUPPORT)
 
     person = browser(SUPPORT)
     sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))

@@ -57,7 +57,7 @@ def test_no_secret_in_the_store_files_logs_or_output(tmp_path, sandbox, monkeypa
     assert cli("inboxes", "add", FACTURATION, "--service-account") == 0
     runtime = bootstrap(Settings(data_dir=data, gmail_api_endpoint=sandbox.url))
     for address in (SUPPORT, FACTURATION):
-        sync_inbox(address, engine=runtime.engine, settings=runtime.settings, open_gateway=runtime.open_gateway)
+        sync_inbox(runtime, address)
     assert cli("auth", "status") == 0 and cli("auth", "status", "--json") == 0
     assert cli("inboxes", "list", "--json") == 0
     # The consent's refresh token: read it before revoking makes the sandbox forget it.

@@ -64,7 +64,7 @@ def runtime(tmp_path, sandbox, database_url):
 
 
 def sync(runtime):
-    report = sync_inbox(SUPPORT, engine=runtime.engine, settings=runtime.settings, open_gateway=runtime.open_gateway)
+    report = sync_inbox(runtime, SUPPORT)
     assert report.ok, report.error
     return report
 

@@ -9,6 +9,7 @@ from connector.mail.decision import AddComment, CreateTicket, NewComment, Skip, 
 from connector.mail.model import Address, Attachment
 from connector.store.inboxes import add_inbox
 from connector.store.models import Comment, StoredAttachment, SuspendedMail, Ticket, TicketThread
+from connector.mail.outcome import OutcomeKind
 from connector.store.tickets import UnknownTicket, apply_decision
 
 from .conftest import NOW
@@ -38,7 +39,7 @@ def test_create_ticket_stores_ticket_comment_thread_and_marks_the_raw_mail(sessi
     raw = raw_mail(inbox_id=inbox.id, gmail_id="g1", thread_id="t1")
     outcome = apply_decision(session, raw, Trace(create("m1@example.com")), attachments_dir, NOW)
     ticket = session.exec(select(Ticket)).one()
-    assert outcome == f"ticket {ticket.id} created"
+    assert outcome.text == f"ticket {ticket.id} created" and outcome.kind is OutcomeKind.CREATED
     assert (ticket.status, ticket.requester_email, ticket.flags) == ("new", "ann@example.com", "bulk,multi_forward")
     assert (ticket.inbox_id, ticket.gmail_thread_id, ticket.received_at_address) == (inbox.id, "t1", "help@example.com")
     row = session.exec(select(Comment)).one()
@@ -46,7 +47,7 @@ def test_create_ticket_stores_ticket_comment_thread_and_marks_the_raw_mail(sessi
     assert row.notes == "big.iso not stored"
     thread = session.exec(select(TicketThread)).one()
     assert (thread.ticket_id, thread.inbox_id, thread.gmail_thread_id) == (ticket.id, inbox.id, "t1")
-    assert (raw.state, raw.outcome, raw.processed_at) == ("processed", outcome, NOW)
+    assert (raw.state, raw.outcome, raw.processed_at) == ("processed", outcome.text, NOW)
 
 
 def test_the_same_message_applied_twice_creates_one_ticket(session, raw_mail, attachments_dir):
@@ -54,7 +55,7 @@ def test_the_same_message_applied_twice_creates_one_ticket(session, raw_mail, at
     apply_decision(session, first, create("m1@example.com"), attachments_dir, NOW)
     outcome = apply_decision(session, again, create("m1@example.com"), attachments_dir, NOW)
     ticket = session.exec(select(Ticket)).one()
-    assert outcome == f"skipped: already on ticket {ticket.id}"
+    assert outcome.text == f"skipped: already on ticket {ticket.id}" and outcome.kind is OutcomeKind.SKIPPED
     assert len(session.exec(select(Comment)).all()) == 1
 
 
@@ -74,8 +75,8 @@ def test_add_comment_is_idempotent_per_message_id(session, raw_mail, attachments
     ticket = session.exec(select(Ticket)).one()
     reply = AddComment(ticket_id=ticket.id, comment=comment("m2@example.com"), reopen=False)
     later = NOW + timedelta(minutes=5)
-    assert apply_decision(session, raw_mail(), reply, attachments_dir, later) == f"comment on {ticket.id}"
-    assert apply_decision(session, raw_mail(), reply, attachments_dir, later) == f"skipped: already on ticket {ticket.id}"
+    assert apply_decision(session, raw_mail(), reply, attachments_dir, later).text == f"comment on {ticket.id}"
+    assert apply_decision(session, raw_mail(), reply, attachments_dir, later).text == f"skipped: already on ticket {ticket.id}"
     assert len(session.exec(select(Comment)).all()) == 2
     assert ticket.updated_at == later
 
@@ -92,7 +93,7 @@ def test_a_customer_reply_reopens_pending_and_solved_tickets(session, raw_mail, 
     outcome = apply_decision(session, raw_mail(), AddComment(ticket.id, comment("m2@example.com"), reopen),
                              attachments_dir, NOW)
     assert ticket.status == expected
-    assert outcome.endswith("(reopened)") == (status in ("pending", "solved") and reopen)
+    assert outcome.text.endswith("(reopened)") == outcome.reopened == (status in ("pending", "solved") and reopen)
 
 
 def test_a_comment_on_a_vanished_ticket_is_an_error(session, raw_mail, attachments_dir):
@@ -118,7 +119,7 @@ def test_attachments_are_stored_once_by_content(session, raw_mail, attachments_d
 def test_suspend_holds_the_mail_back_with_a_readable_reason(session, raw_mail, attachments_dir):
     raw = raw_mail(from_email="mailer-daemon@example.net", subject="Undelivered Mail")
     decision = Suspend(reason="bounce (Content-Type: multipart/report)", kind="bounce")
-    assert apply_decision(session, raw, decision, attachments_dir, NOW) == \
+    assert apply_decision(session, raw, decision, attachments_dir, NOW).text == \
         "suspended: bounce (Content-Type: multipart/report)"
     held = session.exec(select(SuspendedMail)).one()
     assert (held.raw_mail_id, held.kind, held.state) == (raw.id, "bounce", "suspended")
@@ -130,7 +131,7 @@ def test_suspend_holds_the_mail_back_with_a_readable_reason(session, raw_mail, a
 
 def test_skip_only_marks_the_raw_mail(session, raw_mail, attachments_dir):
     raw = raw_mail()
-    assert apply_decision(session, raw, Skip("our own sent mail seen again"), attachments_dir, NOW) == \
+    assert apply_decision(session, raw, Skip("our own sent mail seen again"), attachments_dir, NOW).text == \
         "skipped: our own sent mail seen again"
     assert raw.state == "processed"
     assert session.exec(select(Ticket)).all() == [] and session.exec(select(SuspendedMail)).all() == []
@@ -176,4 +177,4 @@ def test_two_inboxes_deciding_the_same_message_at_once_open_one_ticket(engine, a
 
     with session_scope(engine) as check:
         assert len(check.exec(select(Ticket)).all()) == 1
-    assert sorted(o.split(" ")[0] for o in outcomes) == ["skipped:", "ticket"]
+    assert sorted(o.kind.value for o in outcomes) == ["created", "skipped"]

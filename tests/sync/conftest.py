@@ -51,7 +51,7 @@ def connect(runtime, sandbox, address: str, group: str = "Support") -> None:
 
 
 def sync(runtime, address: str = SUPPORT):
-    return sync_inbox(address, engine=runtime.engine, settings=runtime.settings, open_gateway=runtime.open_gateway)
+    return sync_inbox(runtime, address)
 
 
 def control(sandbox, path: str, payload: dict | None = None, method: str = "POST") -> dict:

@@ -27,6 +27,8 @@ def _within_limit(attachments: tuple[Attachment, ...], limit: int) -> tuple[tupl
 def new_comment(draft: Draft, author: Address, public: bool) -> NewComment:
     mail = draft.mail
     attachments, notes = _within_limit(mail.attachments, draft.attachment_max_bytes)
+    if draft.requester_note:
+        notes = (draft.requester_note, *notes)
     return NewComment(author=author, body_text=mail.body_text, body_html=mail.body_html, public=public,
                       message_id=mail.message_id, attachments=attachments, notes=notes)
 

@@ -18,6 +18,7 @@ class Draft:
     now: datetime
     attachment_max_bytes: int
     requester: Address | None = None
+    requester_note: str = ""          # where the requester came from when not from the headers
     _ticket: object = _UNSET
     ticket_found_by: str = ""
 
