@@ -5,6 +5,7 @@ import base64
 import email
 import email.errors
 import email.header
+import email.parser
 import email.policy
 import re
 from email.message import Message
@@ -24,7 +25,12 @@ def unb64url(text: str) -> bytes:
 
 
 def parse(raw: bytes) -> Message:
-    return email.message_from_bytes(raw, policy=_PARSE_POLICY)
+    """Gmail stores any message it accepts; one nested past the stdlib's recursion is kept with its
+    body unparsed (the raw bytes, which the connector fetches, are unchanged)."""
+    try:
+        return email.message_from_bytes(raw, policy=_PARSE_POLICY)
+    except RecursionError:
+        return email.parser.BytesParser(policy=_PARSE_POLICY).parsebytes(raw, headersonly=True)
 
 
 def header_list(msg: Message) -> list[dict]:

@@ -96,8 +96,12 @@ def _suspended_line(r: dict) -> str:
 
 
 def _suspended_recover(args, settings) -> int:
-    runtime = bootstrap(settings)
-    outcome = recover_suspended_mail(runtime.ticketing, args.id)
+    # Held-back mail is exactly the mail anyone could have crafted: read it within the daemon's budget.
+    runtime = bootstrap(settings, isolated_reading=True)
+    try:
+        outcome = recover_suspended_mail(runtime.ticketing, args.id)
+    finally:
+        runtime.close()
     if outcome is None:
         raise CommandError(f"no suspended mail {args.id}")
     print(f"recovered suspended mail {args.id}: {outcome}")

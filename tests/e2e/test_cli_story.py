@@ -123,3 +123,26 @@ def _admin_url(process: subprocess.Popen) -> str:
         if process.poll() is not None:
             break
     raise AssertionError(f"the daemon printed no admin URL: {process.stderr.read()}")
+
+
+def test_a_hostile_mail_is_held_back_without_blocking_the_inbox_and_recovered_from_the_cli(env, sandbox, capsys):
+    from tests.mail.hostile import encoded_word_from, nested_multipart
+
+    deep = nested_multipart(1500).replace(b"<hostile@", b"<deep@")   # two messages, two Message-IDs
+    for raw in (deep, encoded_word_from(4000), demo_mail.customer_mail(SUPPORT, 1)):
+        sandbox.core.deliver(SUPPORT, raw)
+    credentials = Path(sandbox.state_dir) / f"{SUPPORT}.json"
+    run_cli(capsys, "inboxes", "add", SUPPORT, "--credentials", str(credentials))
+
+    assert "3 imported (1 tickets, 0 comments, 2 suspended" in run_cli(capsys, "sync", "--once")
+
+    held = json.loads(run_cli(capsys, "suspended", "list", "--json"))
+    assert sorted(h["kind"] for h in held) == ["too_complex", "too_complex"]
+    assert any("nested over 100 deep" in h["reason"] for h in held)
+    assert any("header From over 64 KB" in h["reason"] for h in held)
+    for h in held:
+        assert "created" in run_cli(capsys, "suspended", "recover", str(h["id"]))
+    tickets = json.loads(run_cli(capsys, "tickets", "list", "--json"))
+    assert len(tickets) == 3
+    recovered = json.loads(run_cli(capsys, "tickets", "show", str(tickets[0]["id"]), "--json"))
+    assert [a["filename"] for a in recovered["comments"][0]["attachments"]] == ["original.eml"]
