@@ -94,8 +94,8 @@ def run_tier(tier: str, count: int, seed: int) -> dict:
 
 
 def _factory(meter: ClientMeter):
-    def make(credentials, settings):
-        return GoogleGmail(credentials, settings.gmail_api_endpoint, sleep=meter.sleep, on_call=meter.call)
+    def make(credentials, settings, **rules):
+        return GoogleGmail(credentials, settings.gmail_api_endpoint, sleep=meter.sleep, on_call=meter.call, **rules)
     return make
 
 

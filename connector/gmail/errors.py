@@ -16,7 +16,6 @@ from connector.gmail.port import (AuthRevoked, ForwardingNotPermitted, GmailErro
                                   InsufficientScope, InvalidRequest, NotFound, RateLimited,
                                   SendingLimitExceeded, TransientError)
 from connector.gmail.retry import RATE_LIMIT_REASONS, parse_retry_after
-from oauth.credentials import describe_refresh_error
 
 
 class AlreadyExists(InvalidRequest):
@@ -142,12 +141,6 @@ def _describe(failure: HttpFailure, method: str) -> str:
     reason = f" {failure.reason}" if failure.reason else ""
     message = f" ({failure.message})" if failure.message else ""
     return f"Gmail {method} failed: HTTP {failure.status}{reason}{message}"
-
-
-def refresh_failure(exc: Exception) -> GmailError:
-    """A token refresh that failed: dead grant -> AuthRevoked, network/5xx -> TransientError."""
-    kind, text = describe_refresh_error(exc)
-    return AuthRevoked(text) if kind == "reauth" else TransientError(text)
 
 
 def transport_failure(exc: Exception, method: str) -> TransientError:

@@ -21,9 +21,9 @@ from googleapiclient.http import BatchHttpRequest
 
 from connector.gmail import batching
 from connector.gmail.errors import (AlreadyExists, HttpFailure, failure_from_response, is_rate_limit,
-                                    refresh_failure, transport_failure, translate)
-from connector.gmail.port import (FetchResult, FilterRule, ForwardingAddress, HistoryDelta, Label, Profile,
-                                  SendAs, SentMessage)
+                                    transport_failure, translate)
+from connector.gmail.port import (FetchResult, FilterRule, ForwardingAddress, GmailError, HistoryDelta, Label,
+                                  Profile, SendAs, SentMessage, TransientError)
 from connector.gmail.retry import Backoff, Verdict, run_with_retries, should_retry
 
 _TRANSPORT_ERRORS = (httplib2.HttpLib2Error, socket.timeout, ConnectionError, OSError,
@@ -37,6 +37,11 @@ def _method_name(request: Any) -> str:
     return str(getattr(request, "methodId", "") or "unknown").removeprefix("gmail.users.")
 
 
+def _token_failure_unjudged(exc: Exception) -> GmailError:
+    # Without the owner's rule nothing is known but that the refresh failed: retry, never "revoked".
+    return TransientError(f"Gmail token refresh failed ({type(exc).__name__}); it will be tried again later")
+
+
 def _failure(exc: HttpError) -> HttpFailure:
     return failure_from_response(exc.resp.status, exc.content, dict(exc.resp))
 
@@ -46,7 +51,8 @@ class GoogleGmail:
 
     def __init__(self, credentials: Any, endpoint: str = "", *, timeout: float = 30, max_retries: int = 5,
                  sleep: Callable[[float], None] = time.sleep, rng: Callable[[], float] = random.random,
-                 on_call: Callable[[str], None] | None = None):
+                 on_call: Callable[[str], None] | None = None,
+                 on_token_failure: Callable[[Exception], GmailError] | None = None):
         self._endpoint = endpoint.rstrip("/")
         self._http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
         options = {"api_endpoint": self._endpoint} if self._endpoint else None
@@ -56,6 +62,8 @@ class GoogleGmail:
         self._backoff = Backoff(max_retries=max_retries)
         self._sleep, self._rng = sleep, rng
         self._on_call = on_call or (lambda method: None)
+        # Whether a failed refresh means "consent again" is the credentials' owner's rule (oauth/gmail_access.py).
+        self._token_failure = on_token_failure or _token_failure_unjudged
         self._label_cache: dict[str, Label] = {}
         # Building a discovery resource costs milliseconds; a backfill asks for this one per message.
         self._messages = self._service.users().messages()
@@ -101,7 +109,7 @@ class GoogleGmail:
         except HttpError as exc:
             raise translate(_failure(exc), method) from exc
         except auth_exceptions.RefreshError as exc:
-            raise refresh_failure(exc) from exc
+            raise self._token_failure(exc) from exc
         except _TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, method) from exc
 

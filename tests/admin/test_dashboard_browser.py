@@ -15,6 +15,7 @@ from connector.admin.server import AdminServer
 from connector.gmail.usage import ApiUsage
 from connector.bootstrap import Runtime
 from connector.gmail.google import GoogleGmail
+from oauth.gmail_access import token_failure
 from connector.store.db import session_scope
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.inboxes import get_inbox
@@ -43,7 +44,7 @@ class MeteredRuntime(Runtime):
 
     def open_gateway(self, address: str):
         return GoogleGmail(self.credentials_for(address), self.settings.gmail_api_endpoint, timeout=10,
-                           sleep=lambda _: None, on_call=self.usage.recorder(address))
+                           sleep=lambda _: None, on_call=self.usage.recorder(address), on_token_failure=token_failure)
 
 
 def hostile_mail() -> bytes:

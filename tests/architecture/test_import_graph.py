@@ -47,3 +47,10 @@ def test_the_mail_core_is_pure():
 def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_gmail_port_leaves_tokens_to_oauth():
+    """Stored grant → credentials → gateway, and what a token failure means, live in oauth/gmail_access.py."""
+    offenders = sorted(f"{name} imports {target}" for name, targets in graph().items()
+                       if _under(name, ("connector.gmail",)) for target in targets if _under(target, ("oauth",)))
+    assert offenders == []

@@ -33,8 +33,8 @@ def world(tmp_path, database_url):
         settings = Settings(data_dir=tmp_path / "data", database_url=database_url, gmail_api_endpoint=sandbox.url,
                             inbound_domain=DOMAIN)
         runtime = bootstrap(settings)
-        runtime.gateway_factory = lambda credentials, s: GoogleGmail(credentials, s.gmail_api_endpoint,
-                                                                     timeout=10, sleep=lambda _: None)
+        runtime.gateway_factory = lambda credentials, s, **rules: GoogleGmail(credentials, s.gmail_api_endpoint,
+                                                                     timeout=10, sleep=lambda _: None, **rules)
         with InboundServer(runtime, "127.0.0.1", 0) as receiver:
             sandbox.core.smtp_routes[DOMAIN] = (receiver.host, receiver.port)
             yield World(sandbox, runtime, receiver)

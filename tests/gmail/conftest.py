@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.gmail.google import GoogleGmail
+from oauth.gmail_access import token_failure
 from oauth.credentials import load_authorized_user
 
 SUPPORT = "support@masociete.com"
@@ -62,7 +63,8 @@ class Adapter:
 def make_adapter(srv, mailbox: str = SUPPORT, credentials=None, **kwargs) -> Adapter:
     probe = Adapter(gmail=None)  # type: ignore[arg-type]
     probe.gmail = GoogleGmail(credentials or user_credentials(srv, mailbox), srv.url, timeout=10,
-                              sleep=probe.sleeps.append, rng=lambda: 0.5, on_call=probe.calls.append, **kwargs)
+                              sleep=probe.sleeps.append, rng=lambda: 0.5, on_call=probe.calls.append,
+                              on_token_failure=token_failure, **kwargs)
     return probe
 
 

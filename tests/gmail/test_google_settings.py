@@ -8,6 +8,7 @@ import pytest
 from connector.gmail import port
 from connector.gmail.google import GoogleGmail
 from connector.settings import Settings
+from oauth.gmail_access import token_failure
 from oauth import scopes
 from oauth.credentials import load_authorized_user, load_service_account
 
@@ -39,7 +40,7 @@ def test_a_person_cannot_add_a_forwarding_address(support):
 
 
 def test_a_delegated_service_account_manages_forwarding(sandbox):
-    with GoogleGmail(service_account(sandbox), sandbox.url, sleep=lambda s: None) as gmail:
+    with GoogleGmail(service_account(sandbox), sandbox.url, sleep=lambda s: None, on_token_failure=token_failure) as gmail:
         created = gmail.create_forwarding_address("desk@masociete.com")
         assert created.email == "desk@masociete.com"
         assert created in gmail.forwarding_addresses()
@@ -51,7 +52,7 @@ def test_a_delegated_service_account_manages_forwarding(sandbox):
 
 
 def test_a_consumer_mailbox_cannot_be_impersonated(sandbox):
-    with GoogleGmail(service_account(sandbox, "alice@gmail.com"), sandbox.url, sleep=lambda s: None) as gmail:
+    with GoogleGmail(service_account(sandbox, "alice@gmail.com"), sandbox.url, sleep=lambda s: None, on_token_failure=token_failure) as gmail:
         with pytest.raises(port.AuthRevoked) as caught:
             gmail.profile()
     assert "domain-wide delegation" in str(caught.value)
@@ -62,7 +63,7 @@ def test_a_read_only_grant_cannot_create_labels(sandbox):
     info = json.loads(path.read_text())
     assert scopes.LABELLING in scopes.missing_features(info["scopes"])
     credentials = load_authorized_user(info, token_uri_override=info["token_uri"])
-    with GoogleGmail(credentials, sandbox.url, sleep=lambda s: None) as gmail:
+    with GoogleGmail(credentials, sandbox.url, sleep=lambda s: None, on_token_failure=token_failure) as gmail:
         assert gmail.profile().email == SUPPORT
         with pytest.raises(port.InsufficientScope) as caught:
             gmail.ensure_label("Helpdesk/Imported")

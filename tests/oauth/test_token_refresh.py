@@ -15,7 +15,7 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import Request
 
 from connector.gmail import port
-from connector.gmail.errors import refresh_failure
+from oauth.gmail_access import token_failure as refresh_failure
 from oauth import scopes
 from oauth.credentials import CredentialsError, describe_refresh_error, load_authorized_user, load_service_account
 

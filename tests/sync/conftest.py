@@ -32,8 +32,8 @@ def make_runtime(tmp_path: Path, sandbox, database_url: str = "", **overrides):
                         gmail_api_endpoint=sandbox.url, **overrides)
     runtime = bootstrap(settings)
     # Same adapter as production, but retries do not sleep in tests.
-    runtime.gateway_factory = lambda credentials, s: GoogleGmail(credentials, s.gmail_api_endpoint,
-                                                                 timeout=10, sleep=lambda _: None)
+    runtime.gateway_factory = lambda credentials, s, **rules: GoogleGmail(credentials, s.gmail_api_endpoint,
+                                                                 timeout=10, sleep=lambda _: None, **rules)
     return runtime
 
 

@@ -273,8 +273,8 @@ def test_mail_the_search_index_had_not_seen_at_backfill_is_caught_up_next_pass(r
                 return []
             return super().list_message_ids(query, label_ids, limit, include_spam_trash)
 
-    runtime.gateway_factory = lambda credentials, s: LaggingSearch(credentials, s.gmail_api_endpoint,
-                                                                  sleep=lambda _: None)
+    runtime.gateway_factory = lambda credentials, s, **rules: LaggingSearch(credentials, s.gmail_api_endpoint,
+                                                                  sleep=lambda _: None, **rules)
     sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
     connect(runtime, sandbox, SUPPORT)
     assert sync(runtime).imported == 0              # the backfill's search did not see it yet
