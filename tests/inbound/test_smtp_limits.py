@@ -17,7 +17,8 @@ from sqlmodel import select as query
 
 from connector.bootstrap import bootstrap
 from connector.inbound.envelope import envelope_text
-from connector.inbound.server import InboundServer, SessionLimits
+from connector.inbound.server import InboundServer
+from connector.inbound.session import SessionLimits
 from connector.settings import Settings
 from connector.store.db import session_scope
 from connector.store.models import RawMail
