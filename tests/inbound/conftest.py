@@ -1,6 +1,8 @@
 """A runtime with three mapped support addresses and the real SMTP receiver on 127.0.0.1:0."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from connector.bootstrap import bootstrap
@@ -37,3 +39,12 @@ def runtime(tmp_path, database_url):
 def receiver(runtime):
     with InboundServer(runtime, "127.0.0.1", 0) as server:
         yield server
+
+
+def wait_until(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

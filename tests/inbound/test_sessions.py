@@ -2,18 +2,10 @@
 from __future__ import annotations
 
 import smtplib
-import time
 
 from connector.inbound.server import InboundServer
+from tests.inbound.conftest import wait_until
 
-
-def _wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_closed_connections_are_not_kept(runtime):
@@ -23,5 +15,5 @@ def test_closed_connections_are_not_kept(runtime):
                 client.noop()
         with smtplib.SMTP(receiver.host, receiver.port, timeout=10) as still_open:
             still_open.noop()
-            assert _wait_until(lambda: receiver.open_sessions == 1), receiver.open_sessions
-        assert _wait_until(lambda: receiver.open_sessions == 0), receiver.open_sessions
+            assert wait_until(lambda: receiver.open_sessions == 1), receiver.open_sessions
+        assert wait_until(lambda: receiver.open_sessions == 0), receiver.open_sessions

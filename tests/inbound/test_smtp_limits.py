@@ -22,7 +22,7 @@ from connector.inbound.session import SessionLimits
 from connector.settings import Settings
 from connector.store.db import session_scope
 from connector.store.models import RawMail
-from tests.inbound.conftest import BILLING, DOMAIN, MAX_BYTES, map_addresses
+from tests.inbound.conftest import BILLING, DOMAIN, MAX_BYTES, map_addresses, wait_until
 
 MIB = 1024 * 1024
 SENDER = "client@example.org"
@@ -69,15 +69,6 @@ class Conversation:
 def stored(runtime) -> list[RawMail]:
     with session_scope(runtime.engine) as session:
         return list(session.exec(query(RawMail).order_by(RawMail.id)))
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_limits_come_from_the_arguments_then_the_settings_then_the_defaults():
