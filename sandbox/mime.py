@@ -75,7 +75,8 @@ def text_of(msg: Message) -> str:
         if part.get_content_type() == "text/plain" and not plain:
             plain = _decode(part)
         elif part.get_content_type() == "text/html" and not html:
-            html = re.sub(r"<[^>]+>", " ", _decode(part))
+            # [^<>]: a tag never spans another "<", so unterminated markup is scanned once, not per "<".
+            html = re.sub(r"<[^<>]*>", " ", _decode(part))
     return plain or html
 
 
