@@ -34,7 +34,7 @@ from connector.store.raw import mark_processed
 from connector.store.suspended import leave_suspended
 from connector.store.tickets import apply_decision
 from connector.store.types import utcnow
-from connector.ticketing.reader import InlineReader, MailReader, Unreadable
+from connector.ticketing.reader import MailReader, Unreadable
 from connector.ticketing.route import route_of
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,6 @@ class Ticketing:
     def __post_init__(self) -> None:
         # Reads of the row must not take SQLite's write lock (BEGIN IMMEDIATE) while mail is read.
         object.__setattr__(self, "_reads", self.engine.execution_options(sqlite_deferred=True))
-
-
-def inline_ticketing(engine: Engine, settings, now: Callable[[], datetime] = utcnow) -> Ticketing:
-    """Ticketing that reads mail in this process: for one-shot commands and direct callers of a job."""
-    return Ticketing(engine=engine, reader=InlineReader(), attachments_dir=settings.attachments_dir,
-                     attachment_max_bytes=settings.attachment_max_bytes, now=now)
 
 
 def ticket_stored_mail(ticketing: Ticketing, raw_id: int) -> Outcome:
