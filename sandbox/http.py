@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sandbox.app import App, Request
@@ -45,3 +46,10 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: App) -> None:
         handler = type("SandboxHandler", (_Handler,), {"app": app})
         super().__init__(address, handler)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that hangs up mid-request (a killed daemon) is routine, not a server fault.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("client %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)

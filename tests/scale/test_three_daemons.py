@@ -1,4 +1,4 @@
-"""Three `gmail-connector run` processes on one PostgreSQL share twelve inboxes; one is SIGKILLed mid-backfill.
+"""Three `gmail-connector run` processes on one PostgreSQL share six inboxes; one is SIGKILLed mid-backfill.
 
 Afterwards every message is stored and ticketed exactly once, every inbox is held by exactly one
 live daemon, and the dead daemon's inboxes were taken over within the lease TTL (plus one round).
@@ -21,11 +21,12 @@ from sqlmodel import func, select
 
 from connector import demo_mail
 from connector.bootstrap import bootstrap
+from jobs.fetching import FETCH_CHUNK
 from connector.cli.inboxes_cmd import connect_inbox
 from connector.settings import Settings
 from connector.store.db import session_scope
 from connector.store.leases import lease_rows
-from connector.store.models import Comment, RawMail, SuspendedMail
+from connector.store.models import Comment, Inbox, RawMail, SuspendedMail
 from oauth.vault import new_key
 from sandbox.server import SandboxServer
 
@@ -33,7 +34,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(120)]
 REPO = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-c", "import sys; from connector.cli import main; sys.exit(main(sys.argv[1:]))",
        "--env-file", "/nonexistent", "run"]
-INBOXES, PER_INBOX, TTL = 12, 30, 6
+# More mail an inbox than one fetch chunk, so an inbox's backfill is seen half stored.
+INBOXES, PER_INBOX, TTL = 6, FETCH_CHUNK + 20, 6
 ROUND = TTL / 3
 
 
@@ -131,10 +133,9 @@ def _kill_mid_backfill(engine, daemons: dict, story: list[str]) -> tuple[int, fl
     """SIGKILL the daemon holding inboxes whose backfill it has started but not finished."""
     def candidate():
         holders, stored = _holders(engine), _stored(engine)
-        if not 0 < sum(stored.values()) < INBOXES * PER_INBOX // 2:
-            return None
-        by_pid = Counter(_pid(h) for h in holders.values())
-        return by_pid.most_common(1)[0][0] if by_pid else None
+        inbox_ids = _inbox_ids(engine)
+        half_done = [a for a, h in holders.items() if 0 < stored.get(inbox_ids.get(a), 0) < PER_INBOX]
+        return _pid(holders[half_done[0]]) if half_done else None
 
     victim = _wait(candidate, 40, "a daemon to be mid-backfill", story)
     lost = {a for a, h in _holders(engine).items() if _pid(h) == victim}
@@ -142,6 +143,11 @@ def _kill_mid_backfill(engine, daemons: dict, story: list[str]) -> tuple[int, fl
     killed_at = time.monotonic()
     story.append(f"killed {victim} holding {len(lost)} inboxes, {sum(_stored(engine).values())} messages stored")
     return victim, killed_at, lost
+
+
+def _inbox_ids(engine) -> dict[str, int]:
+    with session_scope(engine) as session:
+        return {inbox.address: inbox.id for inbox in session.exec(select(Inbox))}
 
 
 def _settled(engine) -> bool:
