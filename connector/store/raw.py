@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -56,6 +57,58 @@ def mark_processed(session: Session, row: RawMail, outcome: str, now: datetime) 
     """The one way a stored message leaves `pending`: with what happened to it, in the caller's transaction."""
     row.state, row.outcome, row.processed_at, row.error = "processed", outcome, now, None
     session.add(row)
+
+
+@dataclass(frozen=True)
+class PendingMail:
+    """A stored message's row without its bytes, as deciding and applying it needs it.
+
+    Read for a whole write transaction in one statement: loading one ORM object per message and
+    flushing each change costs more than the database work itself."""
+    id: int
+    source: str
+    inbox_id: int | None
+    gmail_id: str | None
+    gmail_thread_id: str | None
+    label_ids: str
+    envelope_from: str | None
+    envelope_to: str
+    received_at: datetime
+    state: str
+    message_id: str
+    from_email: str
+    subject: str
+
+    def described(self, message_id: str, from_email: str, subject: str) -> PendingMail:
+        """What the listings show of it, known only once it is read."""
+        return replace(self, message_id=message_id, from_email=from_email.lower(), subject=subject[:500])
+
+
+_PENDING_COLUMNS = [getattr(RawMail, name) for name in PendingMail.__dataclass_fields__]
+_PENDING = select(*_PENDING_COLUMNS).where(RawMail.id.in_(bindparam("ids", expanding=True))).order_by(RawMail.id)
+_PENDING_LOCKED = _PENDING.with_for_update()
+
+
+def pending_mails(connection: Connection, ids: Sequence[int]) -> dict[int, PendingMail]:
+    """The rows of these stored messages (in any state), locked until the caller's transaction ends.
+
+    Locked in id order, so two passes over the same rows take turns rather than deadlock."""
+    if not ids:
+        return {}
+    rows = connection.execute(_PENDING_LOCKED, {"ids": list(ids)})
+    return {row.id: PendingMail(*row) for row in rows}
+
+
+_PROCESSED = (update(RawMail).where(RawMail.id == bindparam("row_id"))
+              .values(state="processed", error=None, outcome=bindparam("told"),
+                      processed_at=bindparam("at"), message_id=bindparam("mid"),
+                      from_email=bindparam("sender"), subject=bindparam("subj")))
+
+
+def mark_mail_processed(connection: Connection, mail: PendingMail, outcome: str, now: datetime) -> None:
+    """`mark_processed` for a `PendingMail`: one statement, also writing what `described` learnt."""
+    connection.execute(_PROCESSED, {"row_id": mail.id, "told": outcome, "at": now,
+                                    "mid": mail.message_id, "sender": mail.from_email, "subj": mail.subject})
 
 
 def store_fetched_batch(session: Session, inbox_id: int, messages: Iterable[dict], received_at: datetime) -> list[int]:

@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import cache
 from pathlib import Path
+from typing import Iterable
 
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+from sqlmodel import select as orm_select
 
 from connector.mail.decision import AddComment, CreateTicket, Decision, NewComment, Skip, Suspend, Trace
 from connector.mail.outcome import Outcome, OutcomeKind, skipped
 from connector.store.attachment_files import write_attachment
 from connector.store.models import Comment, RawMail, StoredAttachment, SuspendedMail, Ticket, TicketThread
-from connector.store.raw import mark_processed
+from connector.store.raw import PendingMail, mark_processed
 from connector.store.types import utcnow
 
 REOPENED_FROM = ("pending", "solved")
@@ -32,122 +35,154 @@ def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace
     """
     decision = trace_or_decision.decision if isinstance(trace_or_decision, Trace) else trace_or_decision
     now = now or utcnow()
-    if isinstance(decision, CreateTicket):
-        outcome = _create_ticket(session, raw_mail, decision, Path(attachments_dir), now)
-    elif isinstance(decision, AddComment):
-        outcome = _add_comment(session, raw_mail, decision, Path(attachments_dir), now)
-    elif isinstance(decision, Suspend):
-        outcome = _suspend(session, raw_mail, decision, now)
-    elif isinstance(decision, Skip):
-        outcome = skipped(decision.reason)
-    else:
-        raise TypeError(f"not a ticket decision: {type(decision).__name__}")
+    session.flush()     # the statements below are plain SQL: let them see what the session holds
+    outcome = carry_out(session, raw_mail, decision, Path(attachments_dir), now)
     mark_processed(session, raw_mail, outcome.text, now)
     return outcome
 
 
-def _serialise_on(session: Session, message_id: str) -> None:
-    """On PostgreSQL, two inboxes' passes deciding the same Message-ID take turns until commit.
+def carry_out(session: Session, raw_mail: RawMail | PendingMail, decision: Decision, attachments_dir: Path,
+              now: datetime, *, just_decided: bool = False) -> Outcome:
+    """`apply_decision` without marking the raw mail, for callers that mark it in their own statement.
 
-    SQLite needs nothing: its write transactions (BEGIN IMMEDIATE) already run one at a time.
-    """
-    if session.get_bind().dialect.name != "postgresql":
+    `just_decided`: `decide` made this decision in this very transaction, so on a database whose
+    write transactions run one at a time (SQLite) what its dedupe step checked still holds."""
+    if isinstance(decision, CreateTicket):
+        return _create_ticket(session, raw_mail, decision, attachments_dir, now,
+                              checked=just_decided and not _concurrent(session))
+    if isinstance(decision, AddComment):
+        return _add_comment(session, raw_mail, decision, attachments_dir, now)
+    if isinstance(decision, Suspend):
+        return _suspend(session, raw_mail, decision, now)
+    if isinstance(decision, Skip):
+        return skipped(decision.reason)
+    raise TypeError(f"not a ticket decision: {type(decision).__name__}")
+
+
+def _concurrent(session: Session) -> bool:
+    """PostgreSQL runs write transactions side by side; SQLite's (BEGIN IMMEDIATE) run one at a time."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def take_turns(session: Session, message_ids: Iterable[str]) -> None:
+    """On PostgreSQL, wait until no other transaction is deciding any of these Message-IDs, and hold
+    them until commit: two inboxes' passes over the same Cc'd mail then take turns.
+
+    Taken in one order (by key), all at once, so two passes holding several each queue behind
+    each other instead of deadlocking. SQLite needs nothing: its write transactions (BEGIN
+    IMMEDIATE) already run one at a time."""
+    if not _concurrent(session):
         return
-    key = int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:8], "big", signed=True)
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    keys = sorted({int.from_bytes(hashlib.sha256(m.encode()).digest()[:8], "big", signed=True)
+                   for m in message_ids if m})
+    if keys:
+        # unnest yields the array in order, so the locks are taken in that order.
+        session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+                        {"keys": keys})
 
 
-def _create_ticket(session: Session, raw_mail: RawMail, decision: CreateTicket, attachments_dir: Path,
-                   now: datetime) -> Outcome:
+_HOLDER = select(Comment.ticket_id).where(Comment.message_id == bindparam("mid")).order_by(Comment.ticket_id).limit(1)
+_NEW_TICKET = insert(Ticket).returning(Ticket.id)
+
+
+def _create_ticket(session: Session, raw_mail: RawMail | PendingMail, decision: CreateTicket,
+                   attachments_dir: Path, now: datetime, checked: bool) -> Outcome:
     # The same message reaching two support inboxes (Cc) must not open two tickets.
-    _serialise_on(session, decision.comment.message_id)
-    existing = session.exec(select(Comment.ticket_id).where(
-        Comment.message_id == decision.comment.message_id).order_by(Comment.ticket_id)).first()
-    if existing is not None:
-        _map_thread(session, raw_mail, existing)
-        return skipped(f"already on ticket {existing}", existing)
-    ticket = Ticket(
+    take_turns(session, [decision.comment.message_id])
+    connection = session.connection()
+    if not checked:
+        existing = connection.execute(_HOLDER, {"mid": decision.comment.message_id}).scalar()
+        if existing is not None:
+            _map_thread(connection, raw_mail, existing)
+            return skipped(f"already on ticket {existing}", existing)
+    ticket_id = connection.execute(_NEW_TICKET, dict(
         subject=decision.subject, status="new", requester_name=decision.requester.name,
         requester_email=decision.requester.email.lower(), group=decision.group, inbox_id=raw_mail.inbox_id,
         received_at_address=decision.received_at_address.lower(), flags=",".join(decision.flags),
         gmail_thread_id=raw_mail.gmail_thread_id, created_at=now, updated_at=now,
-    )
-    session.add(ticket)
-    session.flush()
-    # A ticket made just now holds no comment yet: nothing to check, nothing to collide with.
-    _insert_comment(session, ticket.id, raw_mail, decision.comment, attachments_dir, now, new_ticket=True)
-    _map_thread(session, raw_mail, ticket.id)
-    return Outcome(OutcomeKind.CREATED, f"ticket {ticket.id} created", ticket.id)
+    )).scalar_one()
+    _insert_comment(connection, ticket_id, raw_mail, decision.comment, attachments_dir, now)
+    _map_thread(connection, raw_mail, ticket_id)
+    return Outcome(OutcomeKind.CREATED, f"ticket {ticket_id} created", ticket_id)
 
 
-def _add_comment(session: Session, raw_mail: RawMail, decision: AddComment, attachments_dir: Path,
+_STATUS = select(Ticket.status).where(Ticket.id == bindparam("ticket"))
+_TOUCH = update(Ticket).where(Ticket.id == bindparam("ticket")).values(status=bindparam("now_status"),
+                                                                       updated_at=bindparam("at"))
+
+
+def _add_comment(session: Session, raw_mail: RawMail | PendingMail, decision: AddComment, attachments_dir: Path,
                  now: datetime) -> Outcome:
-    ticket = session.get(Ticket, decision.ticket_id)
-    if ticket is None:
+    connection = session.connection()
+    status = connection.execute(_STATUS, {"ticket": decision.ticket_id}).scalar()
+    if status is None:
         raise UnknownTicket(f"ticket {decision.ticket_id} does not exist")
-    _map_thread(session, raw_mail, ticket.id)
-    if not _insert_comment(session, ticket.id, raw_mail, decision.comment, attachments_dir, now):
-        return skipped(f"already on ticket {ticket.id}", ticket.id)
-    reopened = decision.reopen and ticket.status in REOPENED_FROM
-    if reopened:
-        ticket.status = "open"
-    ticket.updated_at = now
-    session.add(ticket)
+    _map_thread(connection, raw_mail, decision.ticket_id)
+    if not _insert_comment(connection, decision.ticket_id, raw_mail, decision.comment, attachments_dir, now):
+        return skipped(f"already on ticket {decision.ticket_id}", decision.ticket_id)
+    reopened = decision.reopen and status in REOPENED_FROM
+    connection.execute(_TOUCH, {"ticket": decision.ticket_id, "now_status": "open" if reopened else status, "at": now})
+    _forget_loaded(session, Ticket, decision.ticket_id)
     kind = OutcomeKind.COMMENTED if decision.comment.public else OutcomeKind.NOTED
-    text = f"comment on {ticket.id}" if decision.comment.public else f"private note on {ticket.id}"
-    return Outcome(kind, text + (" (reopened)" if reopened else ""), ticket.id, reopened)
+    text = f"comment on {decision.ticket_id}" if decision.comment.public else f"private note on {decision.ticket_id}"
+    return Outcome(kind, text + (" (reopened)" if reopened else ""), decision.ticket_id, reopened)
 
 
-def _insert_comment(session: Session, ticket_id: int, raw_mail: RawMail, comment: NewComment,
-                    attachments_dir: Path, now: datetime, new_ticket: bool = False) -> bool:
-    """Add the comment and its attachments; False when the ticket already holds this Message-ID."""
-    exists = select(Comment.id).where(Comment.ticket_id == ticket_id, Comment.message_id == comment.message_id)
-    if not new_ticket and session.exec(exists).first() is not None:
-        return False
-    row = Comment(
+def _forget_loaded(session: Session, model, row_id: int) -> None:
+    """A copy of the row the session holds would be stale after a plain UPDATE: it is read again when next used."""
+    held = session.identity_map.get(session.identity_key(model, row_id))
+    if held is not None:
+        session.expire(held)
+
+
+def _insert_comment(connection: Connection, ticket_id: int, raw_mail: RawMail | PendingMail, comment: NewComment,
+                    attachments_dir: Path, now: datetime) -> bool:
+    """Add the comment and its attachments; False when the ticket already holds this Message-ID.
+
+    The unique key decides, in the insert itself: a concurrent worker's copy cannot slip in between."""
+    comment_id = connection.execute(_insert_or_nothing(connection.dialect.name, "comments"), dict(
         ticket_id=ticket_id, raw_mail_id=raw_mail.id, author_name=comment.author.name,
         author_email=comment.author.email.lower(), body_text=comment.body_text, body_html=comment.body_html,
         public=comment.public, message_id=comment.message_id, direction="inbound",
         notes="\n".join(comment.notes), created_at=now,
-    )
-    if new_ticket:
-        session.add(row)
-        if comment.attachments:
-            session.flush()    # the attachments need the comment's id
-    else:
-        # Another worker may have added it since the check; the unique constraint has the last word.
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            return False
+    )).scalar()
+    if comment_id is None:
+        return False
+    files = []
     for attachment in comment.attachments:
         sha256, relative = write_attachment(attachments_dir, attachment.payload)
-        session.add(StoredAttachment(
-            comment_id=row.id, filename=attachment.filename, content_type=attachment.content_type,
-            size=len(attachment.payload), sha256=sha256, content_id=attachment.content_id,
-            inline=attachment.inline, path=relative))
+        files.append(dict(comment_id=comment_id, filename=attachment.filename, content_type=attachment.content_type,
+                          size=len(attachment.payload), sha256=sha256, content_id=attachment.content_id,
+                          inline=attachment.inline, path=relative))
+    if files:
+        connection.execute(insert(StoredAttachment), files)
     return True
 
 
-def _map_thread(session: Session, raw_mail: RawMail, ticket_id: int) -> None:
-    """Remember which ticket this Gmail thread feeds, so later replies in it find the ticket."""
+def _map_thread(connection: Connection, raw_mail: RawMail | PendingMail, ticket_id: int) -> None:
+    """Remember which ticket this Gmail thread feeds, so later replies in it find the ticket.
+
+    A thread already mapped (earlier, or concurrently) keeps its first mapping."""
     if raw_mail.inbox_id is None or not raw_mail.gmail_thread_id:
         return
-    known = select(TicketThread.id).where(TicketThread.inbox_id == raw_mail.inbox_id,
-                                          TicketThread.gmail_thread_id == raw_mail.gmail_thread_id)
-    if session.exec(known).first() is not None:
-        return
-    try:
-        with session.begin_nested():
-            session.add(TicketThread(ticket_id=ticket_id, inbox_id=raw_mail.inbox_id,
-                                     gmail_thread_id=raw_mail.gmail_thread_id))
-    except IntegrityError:
-        pass  # mapped concurrently: the first mapping stands
+    connection.execute(_insert_or_nothing(connection.dialect.name, "ticket_threads"), dict(
+        ticket_id=ticket_id, inbox_id=raw_mail.inbox_id, gmail_thread_id=raw_mail.gmail_thread_id))
 
 
-def _suspend(session: Session, raw_mail: RawMail, decision: Suspend, now: datetime) -> Outcome:
-    row = session.exec(select(SuspendedMail).where(SuspendedMail.raw_mail_id == raw_mail.id)).first()
+_UNIQUE_KEYS = {"comments": (Comment, ("ticket_id", "message_id")),
+                "ticket_threads": (TicketThread, ("inbox_id", "gmail_thread_id"))}
+
+
+@cache
+def _insert_or_nothing(dialect: str, table: str):
+    """INSERT that does nothing when the row's unique key is taken, returning the new id (or none)."""
+    model, keys = _UNIQUE_KEYS[table]
+    dialect_insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    return dialect_insert(model).on_conflict_do_nothing(index_elements=list(keys)).returning(model.id)
+
+
+def _suspend(session: Session, raw_mail: RawMail | PendingMail, decision: Suspend, now: datetime) -> Outcome:
+    row = session.exec(orm_select(SuspendedMail).where(SuspendedMail.raw_mail_id == raw_mail.id)).first()
     if row is None:
         row = SuspendedMail(raw_mail_id=raw_mail.id, from_email=raw_mail.from_email, subject=raw_mail.subject,
                             received_at=raw_mail.received_at, kind=decision.kind, reason=decision.reason,
