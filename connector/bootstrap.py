@@ -19,6 +19,7 @@ from connector.inbound.server import InboundServer
 from connector.outbound.senders import Outbound
 from connector.settings import Settings
 from connector.store.db import make_engine, upgrade
+from connector.store.private_files import restrict_tree
 from connector.ticketing.reader import InlineReader, MailReader
 from connector.ticketing.reader_pool import MailReaderPool
 from connector.ticketing.ticket_mail import Ticketing
@@ -123,4 +124,6 @@ class DaemonParts:
 
 
 def daemon_parts(runtime: Runtime) -> DaemonParts:
+    # Mail and keys written by an older version may be 0644: closed once, before anything runs.
+    restrict_tree(runtime.settings.data_dir)
     return DaemonParts(scheduler=Daemon(runtime, periodic=periodic_jobs(runtime)), receiver=InboundServer(runtime))

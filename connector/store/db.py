@@ -1,9 +1,7 @@
 """The database engine: SQLite by default, PostgreSQL by URL, plus the transaction scope."""
 from __future__ import annotations
 
-import logging
 import os
-import stat
 import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -14,12 +12,13 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from connector.store.private_files import restrict
+
 # Operators paste URLs from hosting dashboards; both spellings mean PostgreSQL, and we ship psycopg 3.
 _POSTGRES_PREFIXES = ("postgres://", "postgresql://")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # SQLite names its companions after the database file and creates them with the database's mode.
 _SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
-log = logging.getLogger(__name__)
 
 
 def normalise_url(database_url: str) -> str:
@@ -95,24 +94,7 @@ def private_database_file(path: Path) -> None:
     except FileExistsError:
         pass
     for each in (path, *(path.with_name(path.name + suffix) for suffix in _SQLITE_COMPANIONS)):
-        _restrict(each)
-
-
-def _restrict(path: Path) -> None:
-    """Take group and other access away from a file made before we created files 0600."""
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        return
-    mode = stat.S_IMODE(status.st_mode)
-    if not stat.S_ISREG(status.st_mode) or not mode & 0o077:
-        return                              # a directory in its place is SQLite's error to report
-    try:
-        path.chmod(mode & 0o700)
-    except PermissionError as exc:          # not ours to change: still usable, so say so and carry on
-        log.warning("%s is readable by others (mode %o) and cannot be restricted: %s", path, mode, exc.strerror)
-        return
-    log.warning("%s was readable by others (mode %o); it is now %o", path, mode, mode & 0o700)
+        restrict(each)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

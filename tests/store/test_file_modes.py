@@ -91,3 +91,28 @@ def test_a_sandbox_state_directory_we_create_is_ours_alone(tmp_path):
     server = SandboxServer(mailboxes=["support@example.com"], state_dir=tmp_path / "new-state")
     server.write_state_files()
     assert mode(tmp_path / "new-state") == 0o700
+
+
+def test_a_data_directory_from_an_older_release_is_closed_when_the_daemon_starts(tmp_path, caplog):
+    from connector.bootstrap import bootstrap, daemon_parts
+    from connector.settings import Settings
+
+    data = tmp_path / "data"
+    old_file = data / "attachments" / "ab" / "ab12"
+    old_file.parent.mkdir(parents=True)
+    old_file.write_bytes(b"an invoice")
+    old_file.chmod(0o644)
+    old_file.parent.chmod(0o755)
+    (data / "attachments").chmod(0o755)
+    elsewhere = tmp_path / "not-ours.txt"
+    elsewhere.write_text("left alone")
+    elsewhere.chmod(0o644)
+    (data / "link").symlink_to(elsewhere)
+    runtime = bootstrap(Settings(data_dir=data))
+    try:
+        daemon_parts(runtime)
+    finally:
+        runtime.close()
+    assert mode(old_file) == 0o600 and mode(old_file.parent) == 0o700 and mode(data / "attachments") == 0o700
+    assert mode(elsewhere) == 0o644, "a symbolic link is not followed"
+    assert "under" in caplog.text and "now ours alone" in caplog.text
