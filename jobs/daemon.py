@@ -69,6 +69,8 @@ class Daemon:
         self._lock = threading.Lock()
         self._held: set[str] = set()
         self._in_flight: set[str] = set()
+        # Set when stopping: no new leases are claimed, no pass starts, long imports end between chunks.
+        self._stopping = threading.Event()
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             executors={"default": ThreadPoolExecutor(MAX_WORKERS), "leases": ThreadPoolExecutor(1)},
@@ -90,6 +92,7 @@ class Daemon:
 
     def stop(self, wait: bool = True) -> None:
         """Stop scheduling; with wait, passes in flight finish and the leases are handed back at once."""
+        self._stopping.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         if not wait:
@@ -101,6 +104,8 @@ class Daemon:
 
     def refresh_jobs(self, first: bool = False) -> None:
         """The lease round, then one job per held inbox. Never raises into the scheduler."""
+        if self._stopping.is_set():
+            return      # a stopping daemon must not take inboxes it would only hand back
         try:
             with self._lock:
                 result = self.leases.round(busy=set(self._in_flight))
@@ -145,7 +150,7 @@ class Daemon:
     def run_pass(self, address: str) -> None:
         """The scheduled job: only with the lease (renewed first), honouring the backoff; never raises."""
         with self._lock:
-            if address not in self._held or address in self._in_flight:
+            if address not in self._held or address in self._in_flight or self._stopping.is_set():
                 return
             self._in_flight.add(address)
         try:
@@ -168,7 +173,7 @@ class Daemon:
             self._forced.discard(address)
             if inbox is None or (not forced and inbox.backoff_until and inbox.backoff_until > self.now()):
                 return
-        sync_inbox(self.runtime, address, now=self.now)
+        sync_inbox(self.runtime, address, now=self.now, should_stop=self._stopping.is_set)
 
     # ---- hooks for the admin endpoint ------------------------------------------------------
 

@@ -54,9 +54,14 @@ def listing_for_resync(gateway: GmailGateway, settings: Settings, last_success_a
     return list(reversed(ids)), cursor
 
 
+class PassStopped(Exception):
+    """The daemon is stopping: the pass ends between two chunks; what was stored is kept, the cursor stays."""
+
+
 def import_ids(gateway: GmailGateway, ticketing: Ticketing, settings: Settings, inbox_id: int,
                ids: Sequence[str], outcomes: OutcomeCounts,
-               progress: Callable[[int, int], None] | None = None) -> int:
+               progress: Callable[[int, int], None] | None = None,
+               should_stop: Callable[[], bool] | None = None) -> int:
     """Import the ids not stored yet; label everything seen. Raises if any fetch failed for now."""
     ids = list(dict.fromkeys(ids))
     engine = ticketing.engine
@@ -65,6 +70,9 @@ def import_ids(gateway: GmailGateway, ticketing: Ticketing, settings: Settings, 
     to_label = set(stored_before)
     imported = 0
     for start in range(0, len(new_ids), FETCH_CHUNK):
+        if start and should_stop is not None and should_stop():
+            label_imported(gateway, settings, to_label)
+            raise PassStopped(f"stopped after {imported} of {len(new_ids)} messages")
         chunk = new_ids[start:start + FETCH_CHUNK]
         result = gateway.fetch_raw(chunk)
         wanted = [result.messages[i] for i in chunk if i in result.messages and _belongs_in_helpdesk(result.messages[i])]

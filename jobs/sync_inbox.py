@@ -24,7 +24,7 @@ from oauth.vault import VaultError
 from connector.mail.outcome import OutcomeCounts
 from connector.ticketing.ticket_mail import pending_ids, ticket_stored_mails
 from connector.collaborators import Collaborators
-from jobs.fetching import import_ids, listing_for_backfill, listing_for_catch_up, listing_for_resync
+from jobs.fetching import PassStopped, import_ids, listing_for_backfill, listing_for_catch_up, listing_for_resync
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=30)
@@ -33,7 +33,7 @@ MAX_BACKOFF = timedelta(minutes=30)
 @dataclass
 class SyncReport:
     inbox: str
-    mode: str = "incremental"            # backfill | incremental | resync | skipped
+    mode: str = "incremental"            # backfill | incremental | resync | skipped | stopped
     listed: int = 0
     imported: int = 0
     outcomes: OutcomeCounts = field(default_factory=OutcomeCounts)
@@ -59,8 +59,12 @@ class InboxSnapshot:
 
 
 def sync_inbox(runtime: Collaborators, address: str, *, now: Callable[[], datetime] = utcnow,
-               progress: Callable[[int, int], None] | None = None, force: bool = False) -> SyncReport:
-    """One pass. Never raises for Gmail trouble: the error is recorded on the inbox and reported."""
+               progress: Callable[[int, int], None] | None = None, force: bool = False,
+               should_stop: Callable[[], bool] | None = None) -> SyncReport:
+    """One pass. Never raises for Gmail trouble: the error is recorded on the inbox and reported.
+
+    `should_stop`: asked between chunks of a long import (the daemon is stopping); the pass then
+    ends early without moving the cursor, and the next one carries on, skipping what was stored."""
     engine, settings, ticketing = runtime.engine, runtime.settings, runtime.ticketing
     inbox = _snapshot(engine, address)
     report = SyncReport(inbox=inbox.address)
@@ -70,7 +74,10 @@ def sync_inbox(runtime: Collaborators, address: str, *, now: Callable[[], dateti
     gateway = None
     try:
         gateway = runtime.open_gateway(inbox.address)
-        _run_pass(inbox, report, ticketing, settings, gateway, now, progress)
+        _run_pass(inbox, report, ticketing, settings, gateway, now, progress, should_stop)
+    except PassStopped as stopped:
+        report.mode = "stopped"
+        log.info("pass over %s %s", inbox.address, stopped)
     except GmailError as exc:
         _record_error(engine, inbox, report, exc, settings, now())
     except Exception as exc:  # noqa: BLE001 — a bug in one inbox must not stop the daemon
@@ -92,7 +99,7 @@ def _snapshot(engine: Engine, address: str) -> InboxSnapshot:
 
 
 def _run_pass(inbox: InboxSnapshot, report: SyncReport, ticketing: Ticketing, settings: Settings,
-              gateway: GmailGateway, now: Callable[[], datetime], progress) -> None:
+              gateway: GmailGateway, now: Callable[[], datetime], progress, should_stop) -> None:
     engine = ticketing.engine
     # Mail stored by a pass that crashed before ticketing it goes first, in arrival order.
     for outcome in ticket_stored_mails(ticketing, pending_ids(engine, inbox_id=inbox.id, source="gmail")):
@@ -111,7 +118,7 @@ def _run_pass(inbox: InboxSnapshot, report: SyncReport, ticketing: Ticketing, se
             log.warning("history of %s expired; listing recent mail again", inbox.address)
             ids, cursor = listing_for_resync(gateway, settings, inbox.last_success_at, now())
     report.listed = len(ids)
-    imported = import_ids(gateway, ticketing, settings, inbox.id, ids, report.outcomes, progress)
+    imported = import_ids(gateway, ticketing, settings, inbox.id, ids, report.outcomes, progress, should_stop)
     report.imported = imported
     with session_scope(engine) as session:
         row = get_inbox(session, inbox.address)
