@@ -17,13 +17,16 @@ from connector.gmail.google import GoogleGmail
 from connector.gmail.port import GmailGateway
 from connector.inbound.server import InboundServer
 from connector.outbound.senders import Outbound
-from connector.settings import Settings
+from connector.helpdesk.config import missing_settings
+from connector.helpdesk.port import Helpdesk
+from connector.settings import Settings, SettingsError
 from connector.store.db import make_engine, upgrade
 from connector.store.private_files import restrict_tree
 from connector.ticketing.reader import InlineReader, MailReader
 from connector.ticketing.reader_pool import MailReaderPool
 from connector.ticketing.ticket_mail import Ticketing
 from jobs.daemon import Daemon, PeriodicJob
+from jobs.deliver_events import deliver_events
 from jobs.dns_health import DNS_HEALTH_SECONDS, check_dns_health
 from jobs.forwarding import check_forwarding, recheck_forwarding_daily
 from jobs.retry_pending import retry_pending_smtp
@@ -43,22 +46,32 @@ class Runtime:
     # How stored mail is read: in worker processes with time and memory limits in the daemon,
     # in this process for one-shot commands.
     reader: MailReader = field(default_factory=InlineReader, repr=False)
+    # Tests hand in a helpdesk of their own; otherwise HELPDESK chooses the adapter.
+    helpdesk_factory: Callable[[Settings], Helpdesk | None] | None = field(default=None, repr=False)
 
     @cached_property
     def ticketing(self) -> Ticketing:
         """Stored mail to tickets, the same way for every source (Gmail, SMTP, retry, recover)."""
         read_ahead = self.settings.parse_workers if isinstance(self.reader, MailReaderPool) else 0
         return Ticketing(engine=self.engine, reader=self.reader, attachments_dir=self.settings.attachments_dir,
-                         attachment_max_bytes=self.settings.attachment_max_bytes, read_ahead=read_ahead)
+                         attachment_max_bytes=self.settings.attachment_max_bytes, read_ahead=read_ahead,
+                         outbox=self.settings.helpdesk != "builtin")
 
     @cached_property
     def outbound(self) -> Outbound:
         """The relay and DKIM key for replies, read once (not at every pass of the reply queue)."""
         return Outbound.from_settings(self.settings)
 
+    @cached_property
+    def helpdesk(self) -> Helpdesk | None:
+        """Where tickets are delivered; None for the built-in store (HELPDESK=builtin)."""
+        return (self.helpdesk_factory or build_helpdesk)(self.settings)
+
     def close(self) -> None:
-        """Stop what the runtime started (the reader's worker processes)."""
+        """Stop what the runtime started (the reader's worker processes, the helpdesk's connections)."""
         self.reader.close()
+        if "helpdesk" in self.__dict__ and self.helpdesk is not None:
+            self.helpdesk.close()
 
     @cached_property
     def vault(self) -> Vault:
@@ -101,6 +114,16 @@ def bootstrap(settings: Settings, *, migrate: bool = True, isolated_reading: boo
     return Runtime(settings=settings, engine=engine, reader=mail_reader(settings) if isolated_reading else InlineReader())
 
 
+def build_helpdesk(settings: Settings) -> Helpdesk | None:
+    """The adapter HELPDESK names, from its settings (checked by connector/helpdesk/config.py)."""
+    if settings.helpdesk == "builtin":
+        return None
+    problems = missing_settings(settings)
+    if problems:
+        raise SettingsError("; ".join(problems))
+    raise SettingsError(f"HELPDESK={settings.helpdesk} is not available in this build")
+
+
 def mail_reader(settings: Settings) -> MailReader:
     """Worker processes reading mail within PARSE_TIMEOUT_SECONDS and PARSE_MEMORY_MB, replaced when they die."""
     return MailReaderPool(workers=settings.parse_workers, timeout_seconds=settings.parse_timeout_seconds,
@@ -113,7 +136,8 @@ def periodic_jobs(runtime: Runtime) -> list[PeriodicJob]:
             PeriodicJob("smtp-retry", 60, lambda: retry_pending_smtp(runtime)),
             PeriodicJob("forwarding-check", 30, lambda: check_forwarding(runtime)),
             PeriodicJob("forwarding-recheck", 86400, lambda: recheck_forwarding_daily(runtime)),
-            PeriodicJob("dns-health", DNS_HEALTH_SECONDS, lambda: check_dns_health(runtime))]
+            PeriodicJob("dns-health", DNS_HEALTH_SECONDS, lambda: check_dns_health(runtime)),
+            PeriodicJob("helpdesk-delivery", 2, lambda: deliver_events(runtime))]
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,29 @@ GENERAL, SYNC, READING, ADMIN = "General", "Inbox sync", "Reading mail", "Admin 
 INBOUND, SECRETS, DNS = "Inbound SMTP (forwarded mail)", "Secrets", "DNS"
 RELAY = "Replies through an SMTP relay (external addresses received by forwarding)"
 LEASES = "Several daemons on one PostgreSQL"
+HELPDESK, RT, WEBHOOK = "Helpdesk destination", "Request Tracker (HELPDESK=rt)", "Signed webhook (HELPDESK=webhook)"
+HELPDESKS = ("builtin", "rt", "webhook")
+
+
+def _queue_map(key: str, raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        group, sep, queue = item.partition("=")
+        if not sep or not group.strip() or not queue.strip():
+            raise SettingsError(f"{key} must look like Group=Queue,Group=Queue, not {item!r}")
+        pairs.append((group.strip(), queue.strip()))
+    return tuple(pairs)
+
+
+def _yes_no(key: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{key} must be true or false, not {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -162,6 +185,32 @@ class Settings:
     lease_ttl_seconds: int = setting(90, LEASES, "How long an inbox lease outlives its daemon's last heartbeat: a "
                                      "daemon that dies has its inboxes taken over by the others within this many "
                                      "seconds.", _whole(3))
+    helpdesk: str = setting("builtin", HELPDESK, "Where tickets are delivered: builtin (the connector's own store, "
+                            "its dashboard and API), rt (Request Tracker 5) or webhook (signed JSON events).",
+                            _one_of(*HELPDESKS))
+    helpdesk_queues: tuple[tuple[str, str], ...] = setting((), HELPDESK, "Which helpdesk queue each group's tickets "
+                                                           "go to, as Group=Queue pairs: Billing=Billing,Support=General. "
+                                                           "Unmapped groups go to HELPDESK_DEFAULT_QUEUE.", _queue_map)
+    helpdesk_default_queue: str = setting("General", HELPDESK, "The helpdesk queue of groups HELPDESK_QUEUES does not "
+                                          "name.")
+    helpdesk_attach_original: bool = setting(False, HELPDESK, "Also attach each customer mail's original .eml to the "
+                                             "helpdesk ticket (true/false).", _yes_no)
+    rt_url: str = setting("", RT, "Base URL of Request Tracker, e.g. https://rt.example.com (REST 2.0 is under "
+                          "/REST/2.0).", _url)
+    rt_user: str = setting("", RT, "RT user the connector acts as (basic auth with RT_PASSWORD).")
+    rt_password: str = setting("", RT, "Password of RT_USER.", secret=True)
+    rt_token: str = setting("", RT, "RT authentication token (instead of RT_USER and RT_PASSWORD).", secret=True)
+    webhook_url: str = setting("", WEBHOOK, "Where events are POSTed (https:// for anything not on this machine).",
+                               _url)
+    webhook_secret: str = setting("", WEBHOOK, "Shared secret of the HMAC-SHA256 signature in the "
+                                  "Gmail-Connector-Signature header; the receiver checks it.", secret=True)
+    webhook_inline_max_bytes: int = setting(256 * 1024, WEBHOOK, "Attachments up to this many bytes travel inside "
+                                            "the event as base64; larger ones as expiring links to the admin "
+                                            "endpoint.", _whole(0))
+    webhook_link_ttl_seconds: int = setting(7 * 24 * 3600, WEBHOOK, "How long an attachment link in an event "
+                                            "stays valid, in seconds.", _whole(60))
+    admin_public_url: str = setting("", WEBHOOK, "The admin endpoint's address as the receiver reaches it, for "
+                                    "attachment links (empty: http://ADMIN_BIND).", _url)
 
     def __post_init__(self) -> None:
         if not self.database_url:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "connector.cli.addresses_cmd",
     "connector.cli.forwarding_cmd",
     "connector.cli.dns_cmd",
+    "connector.cli.helpdesk_cmd",
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from connector.bootstrap import Runtime, bootstrap, daemon_parts
 from connector.cli import CommandError
+from connector.helpdesk.config import missing_settings
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,11 @@ def _stop_all(parts) -> None:
 
 
 def _run(args, settings: Settings) -> int:
+    # Refused here only for what is wrong without asking the network; a helpdesk that is down or
+    # refuses the credentials is retried, and shown on the status page with the fix.
+    problems = missing_settings(settings)
+    if problems:
+        raise CommandError("cannot start: " + "; ".join(problems), status=2)
     runtime = bootstrap(settings, isolated_reading=True)
     print(f"gmail-connector daemon: database {_safe_url(settings.database_url)}, "
           f"polling every {settings.poll_interval_seconds}s", flush=True)

@@ -62,6 +62,7 @@ class NewComment:
     message_id: str
     attachments: tuple[Attachment, ...] = ()
     notes: tuple[str, ...] = ()       # e.g. "attachment big.iso (80 MB) over the 50 MB limit, not stored"
+    cc: tuple[Address, ...] = ()      # other customers on the mail's Cc (not us, not the author)
 
 
 @dataclass(frozen=True)

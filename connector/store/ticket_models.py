@@ -40,6 +40,7 @@ class Comment(SQLModel, table=True):
     message_id: str = Field(index=True)                # finds the ticket a reply belongs to
     direction: str = "inbound"                         # inbound | outbound
     notes: str = Field(default="", sa_type=Text)       # one note per line
+    cc_addresses: str = Field(default="", sa_type=Text)  # comma-joined, lower-case: the mail's Cc'd customers
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

@@ -16,6 +16,7 @@ from connector.mail.decision import AddComment, CreateTicket, Decision, NewComme
 from connector.mail.outcome import Outcome, OutcomeKind, skipped
 from connector.store.attachment_files import write_attachment
 from connector.store.models import Comment, RawMail, StoredAttachment, SuspendedMail, Ticket, TicketThread
+from connector.store.helpdesk_outbox import queue_events
 from connector.store.raw import PendingMail, mark_processed
 from connector.store.types import utcnow
 
@@ -42,16 +43,17 @@ def apply_decision(session: Session, raw_mail: RawMail, trace_or_decision: Trace
 
 
 def carry_out(session: Session, raw_mail: RawMail | PendingMail, decision: Decision, attachments_dir: Path,
-              now: datetime, *, just_decided: bool = False) -> Outcome:
+              now: datetime, *, just_decided: bool = False, outbox: bool = False) -> Outcome:
     """`apply_decision` without marking the raw mail, for callers that mark it in their own statement.
 
     `just_decided`: `decide` made this decision in this very transaction, so on a database whose
-    write transactions run one at a time (SQLite) what its dedupe step checked still holds."""
+    write transactions run one at a time (SQLite) what its dedupe step checked still holds.
+    `outbox`: a helpdesk destination is configured; what changed is queued for it in this transaction."""
     if isinstance(decision, CreateTicket):
         return _create_ticket(session, raw_mail, decision, attachments_dir, now,
-                              checked=just_decided and not _concurrent(session))
+                              checked=just_decided and not _concurrent(session), outbox=outbox)
     if isinstance(decision, AddComment):
-        return _add_comment(session, raw_mail, decision, attachments_dir, now)
+        return _add_comment(session, raw_mail, decision, attachments_dir, now, outbox=outbox)
     if isinstance(decision, Suspend):
         return _suspend(session, raw_mail, decision, now)
     if isinstance(decision, Skip):
@@ -86,7 +88,7 @@ _NEW_TICKET = insert(Ticket).returning(Ticket.id)
 
 
 def _create_ticket(session: Session, raw_mail: RawMail | PendingMail, decision: CreateTicket,
-                   attachments_dir: Path, now: datetime, checked: bool) -> Outcome:
+                   attachments_dir: Path, now: datetime, checked: bool, outbox: bool) -> Outcome:
     # The same message reaching two support inboxes (Cc) must not open two tickets.
     take_turns(session, [decision.comment.message_id])
     connection = session.connection()
@@ -101,8 +103,10 @@ def _create_ticket(session: Session, raw_mail: RawMail | PendingMail, decision: 
         received_at_address=decision.received_at_address.lower(), flags=",".join(decision.flags),
         gmail_thread_id=raw_mail.gmail_thread_id, created_at=now, updated_at=now,
     )).scalar_one()
-    _insert_comment(connection, ticket_id, raw_mail, decision.comment, attachments_dir, now)
+    comment_id = _insert_comment(connection, ticket_id, raw_mail, decision.comment, attachments_dir, now)
     _map_thread(connection, raw_mail, ticket_id)
+    if outbox:
+        queue_events(connection, ticket_id, [("ticket.created", comment_id)], now)
     return Outcome(OutcomeKind.CREATED, f"ticket {ticket_id} created", ticket_id)
 
 
@@ -112,16 +116,20 @@ _TOUCH = update(Ticket).where(Ticket.id == bindparam("ticket")).values(status=bi
 
 
 def _add_comment(session: Session, raw_mail: RawMail | PendingMail, decision: AddComment, attachments_dir: Path,
-                 now: datetime) -> Outcome:
+                 now: datetime, outbox: bool) -> Outcome:
     connection = session.connection()
     status = connection.execute(_STATUS, {"ticket": decision.ticket_id}).scalar()
     if status is None:
         raise UnknownTicket(f"ticket {decision.ticket_id} does not exist")
     _map_thread(connection, raw_mail, decision.ticket_id)
-    if not _insert_comment(connection, decision.ticket_id, raw_mail, decision.comment, attachments_dir, now):
+    comment_id = _insert_comment(connection, decision.ticket_id, raw_mail, decision.comment, attachments_dir, now)
+    if comment_id is None:
         return skipped(f"already on ticket {decision.ticket_id}", decision.ticket_id)
     reopened = decision.reopen and status in REOPENED_FROM
     connection.execute(_TOUCH, {"ticket": decision.ticket_id, "now_status": "open" if reopened else status, "at": now})
+    if outbox:
+        events = [("comment.added" if decision.comment.public else "note.added", comment_id)]
+        queue_events(connection, decision.ticket_id, events + ([("ticket.reopened", None)] if reopened else []), now)
     _forget_loaded(session, Ticket, decision.ticket_id)
     kind = OutcomeKind.COMMENTED if decision.comment.public else OutcomeKind.NOTED
     text = f"comment on {decision.ticket_id}" if decision.comment.public else f"private note on {decision.ticket_id}"
@@ -136,18 +144,18 @@ def _forget_loaded(session: Session, model, row_id: int) -> None:
 
 
 def _insert_comment(connection: Connection, ticket_id: int, raw_mail: RawMail | PendingMail, comment: NewComment,
-                    attachments_dir: Path, now: datetime) -> bool:
-    """Add the comment and its attachments; False when the ticket already holds this Message-ID.
+                    attachments_dir: Path, now: datetime) -> int | None:
+    """Add the comment and its attachments; its id, or None when the ticket already holds this Message-ID.
 
     The unique key decides, in the insert itself: a concurrent worker's copy cannot slip in between."""
     comment_id = connection.execute(_insert_or_nothing(connection.dialect.name, "comments"), dict(
         ticket_id=ticket_id, raw_mail_id=raw_mail.id, author_name=comment.author.name,
         author_email=comment.author.email.lower(), body_text=comment.body_text, body_html=comment.body_html,
         public=comment.public, message_id=comment.message_id, direction="inbound",
-        notes="\n".join(comment.notes), created_at=now,
+        notes="\n".join(comment.notes), cc_addresses=",".join(p.email.lower() for p in comment.cc), created_at=now,
     )).scalar()
     if comment_id is None:
-        return False
+        return None
     files = []
     for attachment in comment.attachments:
         sha256, relative = write_attachment(attachments_dir, attachment.payload)
@@ -156,7 +164,7 @@ def _insert_comment(connection: Connection, ticket_id: int, raw_mail: RawMail | 
                           inline=attachment.inline, path=relative))
     if files:
         connection.execute(insert(StoredAttachment), files)
-    return True
+    return comment_id
 
 
 def _map_thread(connection: Connection, raw_mail: RawMail | PendingMail, ticket_id: int) -> None:

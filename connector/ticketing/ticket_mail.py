@@ -98,7 +98,8 @@ def _decide_and_apply(shared: WriteBatch, loaded: LoadedMail, *, ticketing: Tick
     if isinstance(trace.decision, ForwardingMail):
         outcome = _attach(session, ticketing, row, trace.decision, now)
     else:
-        outcome = carry_out(session, row, trace.decision, ticketing.attachments_dir, now, just_decided=True)
+        outcome = carry_out(session, row, trace.decision, ticketing.attachments_dir, now, just_decided=True,
+                            outbox=ticketing.outbox)
     mark_mail_processed(session.connection(), row, outcome.text, now)
     return outcome
 

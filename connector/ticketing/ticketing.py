@@ -22,6 +22,8 @@ class Ticketing:
     now: Callable[[], datetime] = utcnow
     # Messages read ahead while others are applied: the readers' worker processes, 0 when reading in-process.
     read_ahead: int = 0
+    # A helpdesk destination is configured (HELPDESK other than builtin): ticket changes queue events for it.
+    outbox: bool = False
     _reads: Engine = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -30,7 +30,20 @@ def new_comment(draft: Draft, author: Address, public: bool) -> NewComment:
     if draft.requester_note:
         notes = (draft.requester_note, *notes)
     return NewComment(author=author, body_text=mail.body_text, body_html=mail.body_html, public=public,
-                      message_id=mail.message_id, attachments=attachments, notes=notes)
+                      message_id=mail.message_id, attachments=attachments, notes=notes,
+                      cc=copied_customers(draft, author))
+
+
+def copied_customers(draft: Draft, author: Address) -> tuple[Address, ...]:
+    """The Cc'd people who become the helpdesk ticket's CCs: neither our addresses nor the author."""
+    seen = {author.email.lower()}
+    kept = []
+    for person in draft.mail.cc:
+        email = person.email.lower()
+        if email and "@" in email and email not in seen and not draft.is_support_address(email):
+            seen.add(email)
+            kept.append(person)
+    return tuple(kept[:20])
 
 
 def forwarding_flags(draft: Draft) -> tuple[str, ...]:

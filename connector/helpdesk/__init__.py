@@ -1,0 +1,1 @@
+"""Helpdesk destinations: the port tickets are delivered through, and one adapter per helpdesk."""

@@ -1,0 +1,121 @@
+"""The helpdesk port: what the connector asks of the helpdesk a team works in, in our own words.
+
+An adapter (Request Tracker, a signed webhook, ...) implements `Helpdesk`. The delivery job
+(jobs/deliver_events.py) hands it one event at a time, in order per ticket, each with our
+idempotency key; before retrying an event that may have reached the helpdesk already (a crash
+or a timeout after sending), it asks `find_ticket` / `find_message` with that key first, so a
+retry never makes a second ticket or a second comment. Adapters raise `HelpdeskUnavailable`
+for "try again later" and `HelpdeskRefused` for "this will never work as sent".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str                      # lower-case
+
+
+@dataclass(frozen=True)
+class FileToDeliver:
+    filename: str
+    content_type: str
+    payload: bytes
+    inline: bool = False
+    content_id: str | None = None   # without angle brackets
+    attachment_id: int | None = None  # our stored attachment's id (a link to it can be served); None for original.eml
+
+
+@dataclass(frozen=True)
+class HelpdeskMessage:
+    """One message on a ticket: the customer's mail (public) or a linked auto-reply/bounce (a note)."""
+    key: str                        # ours, stable across retries: the lookup before a retry uses it
+    author: Person
+    body_text: str
+    body_html: str | None
+    message_id: str                 # the mail's Message-ID, without angle brackets
+    created_at: datetime
+    public: bool = True
+    cc: tuple[Person, ...] = ()
+    attachments: tuple[FileToDeliver, ...] = ()
+    our_ticket_id: int = 0
+
+
+@dataclass(frozen=True)
+class NewHelpdeskTicket:
+    key: str                        # ours, e.g. "gmc-3f2a9c-t42"
+    our_ticket_id: int
+    subject: str
+    requester: Person
+    queue: str                      # the helpdesk's queue/group, from HELPDESK_QUEUES
+    first: HelpdeskMessage
+    cc: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where the helpdesk put it."""
+    remote_ticket_id: str
+    remote_item_id: str | None = None   # the helpdesk's transaction / article / comment id
+    url: str | None = None              # a link an agent can open
+
+
+class HelpdeskError(Exception):
+    """Base of what an adapter raises; `reason` is one line a person can act on (never a secret)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HelpdeskUnavailable(HelpdeskError):
+    """Not now: connection refused, timeout, 5xx, 429. `retry_after` in seconds when the helpdesk said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class HelpdeskRefused(HelpdeskError):
+    """Never as sent: a 4xx other than 429 (bad credentials, no right on the queue, invalid field)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """`helpdesk check`: what works and, one line each, what is missing and how to fix it."""
+    destination: str
+    ok: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Helpdesk(Protocol):
+    name: str                       # "rt", "webhook", ...
+
+    def open_ticket(self, ticket: NewHelpdeskTicket) -> Delivered:
+        """Create the ticket with its first message (and its attachments)."""
+
+    def add_message(self, remote_ticket_id: str, message: HelpdeskMessage) -> Delivered:
+        """Add a message to a ticket: public correspondence from the customer, or an internal
+        note when `message.public` is False. Never sends mail to the customer."""
+
+    def reopen(self, remote_ticket_id: str, key: str) -> None:
+        """The customer answered a solved or pending ticket: open it again."""
+
+    def find_ticket(self, key: str) -> Delivered | None:
+        """The ticket delivered earlier under this key, if the helpdesk has it."""
+
+    def find_message(self, remote_ticket_id: str, key: str) -> Delivered | None:
+        """The message delivered earlier under this key on that ticket, if any."""
+
+    def ticket_url(self, remote_ticket_id: str) -> str | None:
+        """A link an agent can open, or None."""
+
+    def check(self, queues: Sequence[str]) -> CheckResult:
+        """Reachable, credentials accepted, rights to create and correspond in each queue."""
+
+    def close(self) -> None:
+        """Release connections."""

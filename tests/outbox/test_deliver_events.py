@@ -1,0 +1,215 @@
+"""The helpdesk outbox: ticket changes queued in their own transaction, delivered in order, exactly once."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+from types import SimpleNamespace
+
+import pytest
+from sqlmodel import Session, select
+
+from connector.settings import Settings
+from connector.store.db import make_engine, session_scope, upgrade
+from connector.store.helpdesk_models import HelpdeskEvent, HelpdeskTicket
+from connector.store.helpdesk_outbox import CLAIM_SECONDS, retry_event
+from connector.store.inboxes import add_inbox
+from connector.store.models import Inbox, Ticket
+from connector.store.raw import store_raw
+from connector.ticketing.reader import InlineReader
+from connector.ticketing.ticket_mail import Ticketing, ticket_stored_mail
+from jobs.deliver_events import INTERNAL_ATTEMPTS, deliver_events
+from tests.outbox.memory_helpdesk import CrashAfterSending, MemoryHelpdesk
+
+START = datetime(2026, 4, 7, 12, 0, tzinfo=timezone.utc)
+INBOX = "help@shop.example"
+
+
+class Clock:
+    def __init__(self):
+        self.at = START
+
+    def __call__(self):
+        return self.at
+
+    def advance(self, seconds: float):
+        self.at += timedelta(seconds=seconds)
+
+
+def mail(mid: str, *, sender="Ann <ann@x.example>", subject="Help", extra="", body="Hi",
+         attachment: tuple[str, bytes] | None = None) -> bytes:
+    head = f"From: {sender}\nTo: {INBOX}\nSubject: {subject}\nMessage-ID: <{mid}>\n{extra}".strip()
+    if attachment is None:
+        return (head + "\n\n" + body + "\n").replace("\n", "\r\n").encode()
+    name, payload = attachment
+    parts = (f"{head}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+             f"Content-Type: text/plain\n\n{body}\n--b\nContent-Type: application/pdf\n"
+             f"Content-Disposition: attachment; filename*=utf-8''{quote(name)}\nContent-Transfer-Encoding: base64\n\n"
+             f"{base64.b64encode(payload).decode()}\n--b--\n")
+    return parts.replace("\n", "\r\n").encode()
+
+
+@pytest.fixture
+def world(database_url, tmp_path):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        add_inbox(session, INBOX, group="Billing")
+    clock, helpdesk = Clock(), MemoryHelpdesk()
+    settings = Settings(data_dir=tmp_path, helpdesk="rt", helpdesk_queues=(("Billing", "Money"),),
+                        helpdesk_attach_original=True)
+    ticketing = Ticketing(engine=engine, reader=InlineReader(), attachments_dir=settings.attachments_dir,
+                          attachment_max_bytes=1 << 20, now=clock, outbox=True)
+    runtime = SimpleNamespace(engine=engine, settings=settings, helpdesk=helpdesk)
+    yield SimpleNamespace(engine=engine, clock=clock, helpdesk=helpdesk, ticketing=ticketing, runtime=runtime)
+    engine.dispose()
+
+
+def arrive(world, raw: bytes, n: int, thread: str):
+    with session_scope(world.engine) as session:
+        inbox_id = session.exec(select(Inbox.id).where(Inbox.address == INBOX)).one()
+        raw_id = store_raw(session, "gmail", raw, inbox_id=inbox_id, gmail_id=f"g{n}", thread_id=thread,
+                           label_ids=("INBOX",), received_at=world.clock()).id
+    return ticket_stored_mail(world.ticketing, raw_id)
+
+
+def deliver(world):
+    return deliver_events(world.runtime, now=world.clock)
+
+
+def events(world) -> list[tuple[str, str]]:
+    with Session(world.engine) as session:
+        return [(e.kind, e.state) for e in session.exec(select(HelpdeskEvent).order_by(HelpdeskEvent.id))]
+
+
+def test_a_conversation_reaches_the_helpdesk_as_one_ticket_in_order(world):
+    arrive(world, mail("m1@x", attachment=("facture-été.pdf", b"%PDF-1.4 bytes")), 1, "t1")
+    arrive(world, mail("m2@x", extra="In-Reply-To: <m1@x>", body="More details"), 2, "t1")
+    arrive(world, mail("m3@x", sender="Ann <ann@x.example>", extra="Auto-Submitted: auto-replied",
+                       subject="Out of office"), 3, "t1")
+    with session_scope(world.engine) as session:
+        session.get(Ticket, 1).status = "solved"
+    arrive(world, mail("m4@x", extra="In-Reply-To: <m2@x>", body="It broke again"), 4, "t1")
+    assert [kind for kind, _ in events(world)] == ["ticket.created", "comment.added", "note.added",
+                                                   "comment.added", "ticket.reopened"]
+
+    report = deliver(world)
+
+    assert report.delivered == 5 and events(world) == [(k, "delivered") for k, _ in events(world)]
+    [remote] = world.helpdesk.tickets.values()
+    assert (remote.requester, remote.queue, remote.status) == ("ann@x.example", "Money", "open")
+    assert [(m.body_text.splitlines()[0], m.public) for m in remote.messages] == [
+        ("Hi", True), ("More details", True), ("Hi", False), ("It broke again", True)]
+    first = remote.messages[0]
+    assert [(f.filename, f.content_type, f.payload) for f in first.attachments] == [
+        ("facture-été.pdf", "application/pdf", b"%PDF-1.4 bytes"),
+        ("original.eml", "message/rfc822", mail("m1@x", attachment=("facture-été.pdf", b"%PDF-1.4 bytes")))]
+    with Session(world.engine) as session:
+        [link] = session.exec(select(HelpdeskTicket)).all()
+    assert (link.ticket_id, link.remote_id, link.destination) == (1, remote.id, "memory")
+    assert deliver(world).delivered == 0, "nothing is sent twice"
+
+
+def test_held_back_mail_is_never_delivered(world):
+    arrive(world, mail("bounce@x", sender="MAILER-DAEMON <mailer-daemon@x.example>", subject="Undelivered",
+                       extra="Auto-Submitted: auto-replied"), 1, "t9")
+    assert events(world) == [] and deliver(world).delivered == 0 and world.helpdesk.tickets == {}
+
+
+def test_the_builtin_store_queues_nothing(world):
+    builtin = Ticketing(engine=world.engine, reader=InlineReader(), attachments_dir=world.ticketing.attachments_dir,
+                        attachment_max_bytes=1 << 20, now=world.clock)
+    object.__setattr__(world, "ticketing", builtin)
+    arrive(world, mail("m1@x"), 1, "t1")
+    assert events(world) == []
+
+
+def test_a_helpdesk_down_for_an_hour_loses_nothing_and_sends_everything_once(world):
+    world.helpdesk.down = "connection refused"
+    arrive(world, mail("m1@x"), 1, "t1")
+    arrive(world, mail("m2@x", extra="In-Reply-To: <m1@x>"), 2, "t1")
+    arrive(world, mail("other@x", sender="Bob <bob@y.example>", subject="Other"), 3, "t2")
+    for _ in range(60):
+        calls = len(world.helpdesk.calls)
+        assert deliver(world).delivered == 0
+        assert len(world.helpdesk.calls) - calls <= 1, "a round stops at the first sign the helpdesk is down"
+        world.clock.advance(60)
+    # Each event backs off (10 s doubling to 15 min): two tickets' events, far fewer tries than rounds.
+    assert len(world.helpdesk.calls) <= 2 * 12, world.helpdesk.calls
+    with Session(world.engine) as session:
+        assert "connection refused" in session.get(HelpdeskEvent, 1).last_error
+    world.helpdesk.down = None
+    world.clock.advance(15 * 60)
+    assert deliver(world).delivered == 3
+    assert sorted(len(t.messages) for t in world.helpdesk.tickets.values()) == [1, 2]
+
+
+def test_429_retry_after_is_honoured(world):
+    world.helpdesk.down, world.helpdesk.retry_after = "429 Too Many Requests", 600
+    arrive(world, mail("m1@x"), 1, "t1")
+    deliver(world)
+    world.helpdesk.down = None
+    world.clock.advance(300)
+    assert deliver(world).delivered == 0, "Retry-After said ten minutes"
+    world.clock.advance(301)
+    assert deliver(world).delivered == 1
+
+
+def test_a_refused_event_is_parked_and_holds_back_only_its_ticket(world):
+    world.helpdesk.refuse_subjects = {"Refused"}
+    arrive(world, mail("m1@x", subject="Refused"), 1, "t1")
+    arrive(world, mail("m2@x", subject="Refused", extra="In-Reply-To: <m1@x>"), 2, "t1")
+    arrive(world, mail("other@x", sender="Bob <bob@y.example>", subject="Fine"), 3, "t2")
+    report = deliver(world)
+    assert (report.parked, report.delivered) == (1, 1)
+    assert events(world) == [("ticket.created", "failed"), ("comment.added", "queued"), ("ticket.created", "delivered")]
+    with Session(world.engine) as session:
+        assert "refused: queue Money" in session.get(HelpdeskEvent, 1).last_error
+    world.helpdesk.refuse_subjects = set()
+    with session_scope(world.engine) as session:
+        retry_event(session, 1)
+    assert deliver(world).delivered == 2
+    assert sorted(len(t.messages) for t in world.helpdesk.tickets.values()) == [1, 2]
+
+
+@pytest.mark.parametrize("step", ["open_ticket", "add_message"])
+def test_a_crash_between_the_helpdesks_answer_and_our_record_duplicates_nothing(world, step):
+    arrive(world, mail("m1@x"), 1, "t1")
+    if step == "add_message":
+        deliver(world)
+        arrive(world, mail("m2@x", extra="In-Reply-To: <m1@x>"), 2, "t1")
+    world.helpdesk.crash_after_next_send = True
+    with pytest.raises(CrashAfterSending):
+        deliver(world)
+    assert events(world)[-1][1] == "delivering"
+    assert deliver(world).delivered == 0, "still claimed by the dead deliverer"
+    world.clock.advance(CLAIM_SECONDS + 1)
+    assert deliver(world).delivered == 1
+    [remote] = world.helpdesk.tickets.values()
+    assert len(remote.messages) == (1 if step == "open_ticket" else 2)
+    assert world.helpdesk.calls[-1] in ("find_ticket", "find_message"), "looked up, not sent again"
+
+
+def test_our_own_failure_retries_then_parks(world, tmp_path):
+    arrive(world, mail("m1@x", attachment=("a.pdf", b"bytes")), 1, "t1")
+    for path in world.ticketing.attachments_dir.rglob("*"):
+        if path.is_file():
+            path.unlink()                      # the store lost the file
+    for _ in range(INTERNAL_ATTEMPTS):
+        report = deliver(world)
+        world.clock.advance(3600)
+    assert report.parked == 1 and "FileNotFoundError" in report.errors[-1]
+    assert events(world) == [("ticket.created", "failed")]
+
+
+def test_a_ticket_from_before_the_outbox_opens_with_the_comment_that_follows(world):
+    builtin = Ticketing(engine=world.engine, reader=InlineReader(), attachments_dir=world.ticketing.attachments_dir,
+                        attachment_max_bytes=1 << 20, now=world.clock)
+    with_outbox = world.ticketing
+    object.__setattr__(world, "ticketing", builtin)
+    arrive(world, mail("m1@x"), 1, "t1")
+    object.__setattr__(world, "ticketing", with_outbox)
+    arrive(world, mail("m2@x", extra="In-Reply-To: <m1@x>", body="Second"), 2, "t1")
+    assert deliver(world).delivered == 1
+    [remote] = world.helpdesk.tickets.values()
+    assert [m.body_text.splitlines()[0] for m in remote.messages] == ["Second"]
