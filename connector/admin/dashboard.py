@@ -39,7 +39,7 @@ def dashboard(request: Request, token: str | None = None) -> Response:
     runtime, daemon = request.app.state.runtime, request.app.state.daemon
     now = utcnow()
     with read_session(runtime) as session:
-        status = build_status(session, now, daemon, request.app.state.usage)
+        status = build_status(session, now, daemon, request.app.state.usage, runtime.settings)
         held, tickets = suspended_rows(session), recent_tickets(session, RECENT_TICKETS)
     page = render_dashboard(status, held, tickets, now, can_sync=daemon is not None,
                             api_endpoint=runtime.settings.gmail_api_endpoint)

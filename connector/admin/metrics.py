@@ -26,11 +26,13 @@ class StoreCollector:
 
     def collect(self) -> Iterator[Metric]:
         with read_session(self._runtime) as session:
-            status = build_status(session, utcnow(), self._daemon, self._usage)
+            status = build_status(session, utcnow(), self._daemon, self._usage, self._runtime.settings)
             self._latency.refresh(session)
         yield from inbox_metrics(status["inboxes"])
         yield from store_metrics(status)
         yield dns_metric(status["external_addresses"])
+        if status.get("helpdesk"):
+            yield from helpdesk_metrics(status["helpdesk"])
         yield self._latency.metric()
         if self._usage is not None:
             yield from usage_metrics(self._usage)
@@ -46,6 +48,23 @@ def store_metrics(status: dict) -> Iterator[Metric]:
                     status["outgoing"]["by_state"])
     yield GaugeMetricFamily("gmail_connector_outgoing_queue_depth", "Replies still to send.",
                             value=status["outgoing"]["pending"])
+
+
+def helpdesk_metrics(helpdesk: dict) -> Iterator[Metric]:
+    destination = helpdesk["destination"]
+    events = GaugeMetricFamily("gmail_connector_helpdesk_events", "Helpdesk events not yet delivered, by state.",
+                               labels=["destination", "state"])
+    for state in ("queued", "delivering", "failed"):
+        events.add_metric([destination, state], helpdesk[state])
+    yield events
+    oldest = GaugeMetricFamily("gmail_connector_helpdesk_oldest_wait_seconds",
+                               "Age of the oldest event not yet delivered (0: none waiting).", labels=["destination"])
+    oldest.add_metric([destination], helpdesk["oldest_waiting_age_seconds"] or 0)
+    yield oldest
+    delivered = GaugeMetricFamily("gmail_connector_helpdesk_delivered_last_24h", "Events delivered in the last 24 h.",
+                                  labels=["destination"])
+    delivered.add_metric([destination], helpdesk["delivered_last_24h"])
+    yield delivered
 
 
 def dns_metric(external_addresses: list[dict]) -> GaugeMetricFamily:

@@ -5,7 +5,8 @@ from datetime import datetime
 from html import escape
 from urllib.parse import quote
 
-from connector.admin.render_sections import forwarding_table, moment, outgoing_summary, sync_errors
+from connector.admin.render_sections import (forwarding_table, helpdesk_summary, moment, outgoing_summary,
+                                             sync_errors)
 from connector.admin.words import age_words, duration_words, when_words
 
 REFRESH_SECONDS = 30
@@ -38,6 +39,7 @@ def render_dashboard(status: dict, suspended: list[dict], tickets: list[dict], n
                                                                                  api_endpoint),
              "<h2>Held-back mail</h2>", _chips(status["suspended_by_kind"]), _suspended_table(suspended, now),
              "<h2>Outgoing mail</h2>", outgoing_summary(status.get("outgoing") or {"by_state": {}}, now),
+             "<h2>Helpdesk delivery</h2>", helpdesk_summary(status.get("helpdesk")),
              "<h2>Tickets</h2>", _chips(status["tickets_by_status"]), _ticket_table(tickets[:RECENT_TICKETS], now, status["totals"]["tickets"]),
              "</main></body></html>"]
     return "\n".join(parts)

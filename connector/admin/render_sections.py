@@ -6,7 +6,7 @@ from datetime import datetime
 from html import escape
 from urllib.parse import urlsplit
 
-from connector.admin.words import when_words
+from connector.admin.words import age_words, when_words
 
 _STATE_BADGES = {"verified": ("ok", "verified"), "forwarding_active": ("ok", "forwarding, not yet verified"),
                  "awaiting_confirmation": ("warn", "awaiting Google's confirmation"),
@@ -111,6 +111,24 @@ def outgoing_summary(outgoing: dict, now: datetime) -> str:
     states = "".join(f"<span>{escape(state)}: <b>{count}</b></span>" for state, count in outgoing["by_state"].items())
     html = f'<p class="chips"><b>{outgoing["pending"]}</b> waiting to be sent{alarm} · {states}</p>'
     return html + _failures_table(outgoing.get("recent_failures", []), now)
+
+
+def helpdesk_summary(helpdesk: dict | None) -> str:
+    if not helpdesk or helpdesk["destination"] == "builtin":
+        return '<p class="muted">Tickets stay in the connector\'s own store (HELPDESK=builtin).</p>'
+    problems = "".join(f'<p><span class="badge bad">misconfigured</span> {escape(p)}</p>'
+                       for p in helpdesk["configuration_problems"])
+    failed = helpdesk["failed"]
+    alarm = (f' <span class="badge bad">{failed} refused: gmail-connector helpdesk failed</span>' if failed else "")
+    waiting = helpdesk["oldest_waiting_age_seconds"]
+    html = (f'<p class="chips">to <b>{escape(helpdesk["destination"])}</b> · <b>{helpdesk["queued"]}</b> waiting'
+            f'{alarm} · delivered in 24 h: <b>{helpdesk["delivered_last_24h"]}</b>'
+            + (f' · oldest waiting {escape(age_words(waiting))}' if waiting is not None else "") + "</p>")
+    if helpdesk["last_error"]:
+        html += f'<p>last error: {escape(helpdesk["last_error"])}</p>'
+    if helpdesk["fix"]:
+        html += f'<p>fix: {escape(helpdesk["fix"])}</p>'
+    return problems + html
 
 
 def _failures_table(rows: list[dict], now: datetime) -> str:

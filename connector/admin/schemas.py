@@ -120,6 +120,18 @@ class Totals(BaseModel):
     tickets: int
 
 
+class HelpdeskDelivery(BaseModel):
+    destination: str = Field(description="HELPDESK: builtin, rt or webhook")
+    configuration_problems: list[str] = Field(description="settings the destination cannot do without")
+    queued: int = Field(description="events waiting to be delivered (including those backing off)")
+    delivering: int
+    failed: int = Field(description="events the helpdesk refused, parked until `helpdesk retry ID`")
+    delivered_last_24h: int
+    oldest_waiting_age_seconds: int | None
+    last_error: str | None
+    fix: str | None = Field(description="what to do about last_error, when known")
+
+
 class Status(BaseModel):
     version: str
     generated_at: str
@@ -131,6 +143,7 @@ class Status(BaseModel):
     sync_errors_by_kind: dict[str, int] = Field(description="inboxes whose latest sync failed, by error kind")
     external_addresses: list[ExternalAddressStatus]
     outgoing: OutgoingQueue
+    helpdesk: HelpdeskDelivery | None = Field(None, description="delivery to the helpdesk destination")
     api_usage_by_method: dict[str, MethodUsage] | None = Field(
         description="Gmail calls and quota units since the daemon started; null without a daemon")
     totals: Totals

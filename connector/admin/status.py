@@ -8,8 +8,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from connector import __version__
+from connector.admin.helpdesk_view import helpdesk_status
 from connector.admin.sections import external_addresses, outgoing_queue, sync_errors_by_kind
 from connector.gmail.usage import ApiUsage
+from connector.settings import Settings
 from connector.store.consent_models import ServiceAccountKey
 from connector.store.leases import lease_rows
 from connector.store.models import Credential, Inbox, RawMail, SuspendedMail, Ticket
@@ -29,7 +31,7 @@ class DaemonView(Protocol):
 
 
 def build_status(session: Session, now: datetime, daemon: DaemonView | None = None,
-                 usage: ApiUsage | None = None) -> dict[str, Any]:
+                 usage: ApiUsage | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """Everything an operator asks about, from the database (and this process's API usage); never calls Gmail."""
     # One query per question, not per inbox: 1,000 inboxes cost the same five statements as one.
     inboxes = session.exec(select(Inbox, Credential.id).outerjoin(Credential, Credential.inbox_id == Inbox.id)
@@ -56,6 +58,7 @@ def build_status(session: Session, now: datetime, daemon: DaemonView | None = No
         "sync_errors_by_kind": sync_errors_by_kind(session),
         "external_addresses": external_addresses(session),
         "outgoing": outgoing_queue(session),
+        "helpdesk": helpdesk_status(session, settings, now) if settings is not None else None,
         "api_usage_by_method": _by_method(usage),
         "totals": _totals(rows, suspended, tickets),
     }

@@ -30,7 +30,7 @@ def run_status(args, settings: Settings) -> int:
         raise CommandError(f"cannot open {safe_url(settings.database_url)}: {type(exc.orig or exc).__name__}") from None
     try:
         with read_session(runtime) as session:
-            status = build_status(session, utcnow())
+            status = build_status(session, utcnow(), settings=settings)
     finally:
         runtime.engine.dispose()
     print(json.dumps(status, indent=2) if args.json else describe(status))
