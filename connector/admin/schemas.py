@@ -196,8 +196,15 @@ class CommentInfo(BaseModel):
     created_at: str | None
 
 
+class HelpdeskLink(BaseModel):
+    destination: str
+    id: str = Field(description="the helpdesk's ticket id")
+    url: str | None = Field(description="where an agent opens it")
+
+
 class TicketDetail(TicketRow):
     comments: list[CommentInfo]
+    helpdesk: list[HelpdeskLink] = Field(default_factory=list, description="this ticket in the helpdesk, once delivered")
 
 
 class InboxAction(BaseModel):

@@ -78,6 +78,8 @@ def _tickets_show(args, settings) -> int:
         return 0
     print(f"#{detail['id']} {detail['subject']}  ({detail['status']}, group {detail['group']})")
     print(f"requester: {detail['requester']['name']} <{detail['requester']['email']}>")
+    for link in detail["helpdesk"]:
+        print(f"in {link['destination']}: ticket {link['id']}" + (f" {link['url']}" if link["url"] else ""))
     for c in detail["comments"]:
         visibility = "public" if c["public"] else "private note"
         print(f"\n--- {c['created_at']} {c['author']['email']} ({visibility})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from connector.store.helpdesk_models import HelpdeskTicket
 from connector.store.models import Comment, Inbox, StoredAttachment, Ticket
 from connector.store.types import iso_utc
 
@@ -31,6 +32,9 @@ def ticket_detail(session: Session, ticket_id: int) -> dict | None:
     attachments = _attachments_by_comment(session, [c.id for c in comments])
     detail = _ticket_json(ticket, address, len(comments))
     detail["comments"] = [_comment_json(c, attachments.get(c.id, [])) for c in comments]
+    detail["helpdesk"] = [{"destination": link.destination, "id": link.remote_id, "url": link.url}
+                          for link in session.exec(select(HelpdeskTicket).where(HelpdeskTicket.ticket_id == ticket_id)
+                                                   .order_by(HelpdeskTicket.id))]
     return detail
 
 

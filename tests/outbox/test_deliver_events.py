@@ -213,3 +213,15 @@ def test_a_ticket_from_before_the_outbox_opens_with_the_comment_that_follows(wor
     assert deliver(world).delivered == 1
     [remote] = world.helpdesk.tickets.values()
     assert [m.body_text.splitlines()[0] for m in remote.messages] == ["Second"]
+
+
+def test_the_ticket_shows_its_helpdesk_id_and_link(world):
+    from connector.store.queries import ticket_detail
+
+    arrive(world, mail("m1@x"), 1, "t1")
+    deliver(world)
+    with Session(world.engine) as session:
+        detail = ticket_detail(session, 1)
+    [remote] = world.helpdesk.tickets.values()
+    assert detail["helpdesk"] == [{"destination": "memory", "id": remote.id,
+                                   "url": f"https://helpdesk.example/t/{remote.id}"}]
