@@ -12,6 +12,7 @@ from typing import Callable
 
 from sqlalchemy.engine import Engine
 
+from connector.admin.attachment_links import links_for
 from connector.gmail.usage import ApiUsage
 from connector.gmail.google import GoogleGmail
 from connector.gmail.port import GmailGateway
@@ -19,6 +20,7 @@ from connector.inbound.server import InboundServer
 from connector.outbound.senders import Outbound
 from connector.helpdesk.config import missing_settings
 from connector.helpdesk.port import Helpdesk
+from connector.helpdesk.webhook import SignedWebhook
 from connector.settings import Settings, SettingsError
 from connector.store.db import make_engine, upgrade
 from connector.store.private_files import restrict_tree
@@ -121,6 +123,9 @@ def build_helpdesk(settings: Settings) -> Helpdesk | None:
     problems = missing_settings(settings)
     if problems:
         raise SettingsError("; ".join(problems))
+    if settings.helpdesk == "webhook":
+        return SignedWebhook(settings.webhook_url, settings.webhook_secret,
+                             inline_max_bytes=settings.webhook_inline_max_bytes, link_for=links_for(settings))
     raise SettingsError(f"HELPDESK={settings.helpdesk} is not available in this build")
 
 

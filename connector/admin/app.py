@@ -17,6 +17,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy import text
 
 from connector import __version__
+from connector.admin import attachment_links
 from connector.admin.auth import AdminAuth, RequestGuard, allowed_hosts
 from connector.admin.body_limit import BodyLimit, body_limits
 from connector.admin.deps import read_session
@@ -71,6 +72,7 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
     app.add_api_route("/healthz", _healthz, methods=["GET"], response_model=Health,
                       responses={503: {"model": Health}},
                       summary="liveness: the database reads and writes, DATA_DIR has room, the scheduler runs")
+    app.include_router(attachment_links.router(runtime))  # its signature is the credential, not the token
     protected = APIRouter(dependencies=[Depends(require_admin)], responses=UNAUTHORISED)
     protected.add_api_route("/status", _status, methods=["GET"], response_model=Status,
                             summary="what every inbox is doing, from the database")
@@ -167,4 +169,5 @@ def disk_health(data_dir: Path, min_free_bytes: int) -> tuple[str, int | None]:
 
 def _status(request: Request) -> dict:
     with read_session(request.app.state.runtime) as session:
-        return build_status(session, utcnow(), request.app.state.daemon, request.app.state.usage)
+        return build_status(session, utcnow(), request.app.state.daemon, request.app.state.usage,
+                            request.app.state.runtime.settings)

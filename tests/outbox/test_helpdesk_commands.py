@@ -81,3 +81,21 @@ def test_status_metrics_and_dashboard_show_the_destination(env):
     html = helpdesk_summary(helpdesk)
     assert "1 refused" in html and "401 signature refused" in html
     assert "own store" in helpdesk_summary({"destination": "builtin"})
+
+
+def test_get_status_carries_the_helpdesk_section(env):
+    import requests
+
+    from connector.admin.app import create_app
+    from connector.admin.server import AdminServer
+    from connector.bootstrap import bootstrap
+
+    runtime = bootstrap(env)
+    server = AdminServer(create_app(runtime), "127.0.0.1", 0)
+    server.start()
+    try:
+        body = requests.get(f"http://127.0.0.1:{server.port}/status", timeout=5).json()
+    finally:
+        server.stop()
+        runtime.engine.dispose()
+    assert body["helpdesk"]["destination"] == "webhook" and body["helpdesk"]["failed"] == 1
