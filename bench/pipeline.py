@@ -68,13 +68,13 @@ def parse_only(mails: list[bytes]) -> float:
 
 
 def measure(database_url: str, mails: list[bytes], attachments_dir: Path, reader, reader_name: str,
-            read_ahead: int = 0) -> dict:
+            read_ahead: int = 0, outbox: bool = False) -> dict:
     engine = make_engine(database_url)
     upgrade(engine)
     with session_scope(engine) as session:
         inbox_id = add_inbox(session, SUPPORT).id
     ticketing = Ticketing(engine=engine, reader=reader, attachments_dir=attachments_dir,
-                          attachment_max_bytes=50 * 1024 * 1024, read_ahead=read_ahead)
+                          attachment_max_bytes=50 * 1024 * 1024, read_ahead=read_ahead, outbox=outbox)
     messages = [RawMessage(id=f"bench{n:06d}", thread_id=f"bench{n:06d}", label_ids=("INBOX", "UNREAD"),
                            history_id="1", internal_date_ms=0, raw=raw) for n, raw in enumerate(mails)]
     outcomes: Counter[str] = Counter()
@@ -120,6 +120,8 @@ def main(argv=None) -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", help="measure only this database (must be empty or new)")
+    parser.add_argument("--outbox", action="store_true",
+                        help="queue helpdesk events as HELPDESK=rt or webhook does (one more insert per ticket change)")
     args = parser.parse_args(argv)
     print(f"generating {args.messages} support mails ...", flush=True)
     mails = SupportMailGenerator(SUPPORT, args.seed).generate(args.messages)
@@ -131,7 +133,8 @@ def main(argv=None) -> int:
             for reader, name, ahead in ((pool, "worker processes", POOL_WORKERS), (InlineReader(), "in process", 0)):
                 with target() as url:
                     baseline = parse_only(mails)
-                    r = measure(url, mails, Path(tmp) / "att", reader, name, ahead)
+                    r = measure(url, mails, Path(tmp) / "att", reader, name, ahead, args.outbox)
+                    r["outbox"] = args.outbox
                     r["parse_only_per_second"] = round(baseline, 1)
                     r["ratio_to_parse_only"] = round(r["messages_per_second"] / baseline, 2)
                     results.append(r)
