@@ -20,6 +20,7 @@ from connector.inbound.server import InboundServer
 from connector.outbound.senders import Outbound
 from connector.helpdesk.config import missing_settings
 from connector.helpdesk.port import Helpdesk
+from connector.helpdesk.rt import RequestTracker
 from connector.helpdesk.webhook import SignedWebhook
 from connector.settings import Settings, SettingsError
 from connector.store.db import make_engine, upgrade
@@ -123,6 +124,9 @@ def build_helpdesk(settings: Settings) -> Helpdesk | None:
     problems = missing_settings(settings)
     if problems:
         raise SettingsError("; ".join(problems))
+    if settings.helpdesk == "rt":
+        return RequestTracker(settings.rt_url, user=settings.rt_user, password=settings.rt_password,
+                              token=settings.rt_token)
     if settings.helpdesk == "webhook":
         return SignedWebhook(settings.webhook_url, settings.webhook_secret,
                              inline_max_bytes=settings.webhook_inline_max_bytes, link_for=links_for(settings))
