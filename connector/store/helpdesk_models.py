@@ -53,6 +53,15 @@ class HelpdeskTicket(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+class HelpdeskCursor(SQLModel, table=True):
+    """How far agents' answers have been read from a helpdesk (its own opaque position)."""
+    __tablename__ = "helpdesk_cursors"
+
+    destination: str = Field(primary_key=True)
+    cursor: str
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
 class Installation(SQLModel, table=True):
     """One row: this installation's random key, so two connectors feeding one helpdesk never share keys."""
     __tablename__ = "installation"

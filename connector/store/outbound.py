@@ -36,11 +36,17 @@ class NoRequester(ReplyError):
 
 def queue_reply(session: Session, ticket_id: int, body: str, attachments: Sequence[ReplyAttachment] = (),
                 private: bool = False, now: datetime | None = None, *, attachments_dir: Path,
-                max_message_bytes: int = MAX_MESSAGE_BYTES) -> OutgoingMail:
+                max_message_bytes: int = MAX_MESSAGE_BYTES, source_key: str | None = None) -> OutgoingMail:
     """Store a reply for the send job (or, when `private`, a private note that is never sent).
 
+    `source_key` names who asked for it (an agent's answer in the helpdesk, an API caller's
+    Idempotency-Key): asked again, the reply queued the first time is returned and nothing is added.
     Raises ReplyError (UnknownTicket, NoRequester, ReplyTooLarge) before anything is written. Not committed here.
     """
+    if source_key is not None:
+        earlier = session.exec(select(OutgoingMail).where(OutgoingMail.source_key == source_key)).first()
+        if earlier is not None:
+            return earlier
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         raise UnknownTicket(f"no ticket {ticket_id}")
@@ -51,6 +57,7 @@ def queue_reply(session: Session, ticket_id: int, body: str, attachments: Sequen
         raise ReplyError("the reply has neither text nor attachments")
     now = now or utcnow()
     row = _new_row(session, ticket, body, private, now)
+    row.source_key = source_key
     # Composed once now so a reply Gmail would refuse is refused before it is queued.
     check_size(compose_reply(reply_of(row, tuple(attachments))), max_message_bytes)
     row.attachments = json.dumps([_store_file(attachments_dir, a) for a in attachments])

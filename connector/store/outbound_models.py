@@ -30,6 +30,8 @@ class OutgoingMail(SQLModel, table=True):
     attachments: str = Field(default="[]", sa_type=Text)  # JSON: filename, content_type, size, sha256, path
     private: bool = False                              # a private note: stored as a comment, never sent
     message_id: str = Field(unique=True)               # ours, without angle brackets
+    # Who asked for it, once: "rt:txn-812" for an agent's answer in RT, or an API caller's Idempotency-Key.
+    source_key: Optional[str] = Field(default=None, unique=True)
     in_reply_to: Optional[str] = None
     references: str = Field(default="", sa_type=Text)  # space-joined, without angle brackets
     gmail_thread_id: Optional[str] = None

@@ -45,3 +45,18 @@ def test_refusals_are_clear(runtime, serve):
     bad = {"filename": "x.bin", "content_base64": "not base64!"}
     assert client.post(f"/api/tickets/{ticket}/replies", json={"body": "x", "attachments": [bad]}).status_code == 422
     assert serve(runtime, token=None).post(f"/api/tickets/{ticket}/replies", json={"body": "x"}).status_code == 401
+
+
+def test_a_retried_post_with_the_same_idempotency_key_queues_one_reply(runtime, serve):
+    from sqlmodel import Session, func
+
+    client = serve(runtime)
+    tickets = [t["id"] for t in client.get("/tickets").json()]
+    headers = {"Idempotency-Key": "receiver-answer-77"}
+    first = client.post(f"/api/tickets/{tickets[0]}/replies", json={"body": "Refunded."}, headers=headers)
+    again = client.post(f"/api/tickets/{tickets[0]}/replies", json={"body": "Refunded."}, headers=headers)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    with Session(runtime.engine) as session:
+        assert session.exec(select(func.count()).select_from(OutgoingMail)).one() == 1
+    other = client.post(f"/api/tickets/{tickets[1]}/replies", json={"body": "Refunded."}, headers=headers)
+    assert other.status_code == 409 and "another ticket" in other.json()["detail"]
