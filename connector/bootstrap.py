@@ -32,6 +32,7 @@ from jobs.daemon import Daemon, PeriodicJob
 from jobs.deliver_events import deliver_events
 from jobs.dns_health import DNS_HEALTH_SECONDS, check_dns_health
 from jobs.forwarding import check_forwarding, recheck_forwarding_daily
+from jobs.pull_agent_replies import pull_agent_replies
 from jobs.retry_pending import retry_pending_smtp
 from jobs.send_reply import send_pending
 from oauth.gmail_access import GmailAccess
@@ -146,7 +147,8 @@ def periodic_jobs(runtime: Runtime) -> list[PeriodicJob]:
             PeriodicJob("forwarding-check", 30, lambda: check_forwarding(runtime)),
             PeriodicJob("forwarding-recheck", 86400, lambda: recheck_forwarding_daily(runtime)),
             PeriodicJob("dns-health", DNS_HEALTH_SECONDS, lambda: check_dns_health(runtime)),
-            PeriodicJob("helpdesk-delivery", 2, lambda: deliver_events(runtime))]
+            PeriodicJob("helpdesk-delivery", 2, lambda: deliver_events(runtime)),
+            PeriodicJob("helpdesk-replies", 5, lambda: pull_agent_replies(runtime))]
 
 
 @dataclass(frozen=True)

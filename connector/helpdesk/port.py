@@ -64,6 +64,19 @@ class Delivered:
     url: str | None = None              # a link an agent can open
 
 
+@dataclass(frozen=True)
+class AgentReply:
+    """An agent's public answer written in the helpdesk, for the connector to send through Gmail."""
+    key: str                        # the helpdesk's own stable id for it, e.g. "txn-812": sent once per key
+    remote_ticket_id: str
+    ticket_key: str | None          # our ticket key, when the helpdesk ticket carries it
+    author: Person
+    body_text: str                  # plain text (HTML answers converted)
+    created_at: datetime
+    attachments: tuple[FileToDeliver, ...] = ()
+    cc: tuple[Person, ...] = ()     # one-time recipients the agent added
+
+
 class HelpdeskError(Exception):
     """Base of what an adapter raises; `reason` is one line a person can act on (never a secret)."""
 
@@ -119,3 +132,16 @@ class Helpdesk(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+class ReplySource(Protocol):
+    """A helpdesk whose agents answer in it (RT): the connector reads their answers and sends them.
+
+    A webhook destination has no such method: the other side POSTs answers to the admin API."""
+
+    def agent_replies(self, after: str | None, limit: int) -> tuple[list[AgentReply], str | None]:
+        """Agents' public answers after the cursor `after`, oldest first, and the cursor after them.
+
+        `after=None` (the first call ever) returns no answers and the cursor of "now": answers
+        written before the connector was set up are not sent. Internal comments are never returned,
+        nor what the connector itself wrote."""

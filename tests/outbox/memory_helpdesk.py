@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from connector.helpdesk.port import (CheckResult, Delivered, HelpdeskMessage, HelpdeskRefused, HelpdeskUnavailable,
+from connector.helpdesk.port import (AgentReply, CheckResult, Delivered, HelpdeskMessage, HelpdeskRefused, HelpdeskUnavailable,
                                      NewHelpdeskTicket)
 
 
@@ -37,6 +37,7 @@ class MemoryHelpdesk:
         self.refuse_subjects: set[str] = set()
         self.crash_after_next_send = False
         self.calls: list[str] = []
+        self.answers: list[AgentReply] = []     # agents' answers, in the order they were written
 
     def _gate(self, call: str) -> None:
         self.calls.append(call)
@@ -85,6 +86,18 @@ class MemoryHelpdesk:
             if message.key == key:
                 return Delivered(remote_ticket_id, f"{remote_ticket_id}/{n}")
         return None
+
+    def agent_answers(self, remote_ticket_id: str, reply: AgentReply) -> None:
+        """An agent writes an answer in the helpdesk."""
+        self.answers.append(reply)
+
+    def agent_replies(self, after: str | None, limit: int) -> tuple[list[AgentReply], str | None]:
+        self._gate("agent_replies")
+        if after is None:
+            return [], str(len(self.answers))
+        start = int(after)
+        batch = self.answers[start:start + limit]
+        return batch, str(start + len(batch))
 
     def ticket_url(self, remote_ticket_id: str) -> str | None:
         return f"https://helpdesk.example/t/{remote_ticket_id}"
