@@ -150,16 +150,27 @@ def _suspended_table(rows: list[dict], now: datetime) -> str:
     return "".join(lines) + "</table>" + more
 
 
+def _helpdesk_links(links: list[dict]) -> str:
+    """Each delivered ticket links to the helpdesk; only http(s) addresses become links."""
+    shown = []
+    for link in links:
+        label = escape(f"{link['destination']} #{link['id']}")
+        url = link.get("url") or ""
+        shown.append(f'<a href="{escape(url)}" rel="noopener noreferrer">{label}</a>'
+                     if url.startswith(("https://", "http://")) else label)
+    return ", ".join(shown)
+
+
 def _ticket_table(rows: list[dict], now: datetime, total: int) -> str:
     if not rows:
         return '<p class="muted">No tickets yet.</p>'
     lines = ["<table><tr><th>#</th><th>Subject</th><th>Requester</th><th>Status</th><th>Inbox</th>"
-             "<th>Created</th></tr>"]
+             "<th>Created</th><th>In the helpdesk</th></tr>"]
     for row in rows:
         requester = row["requester"]["name"] or row["requester"]["email"]
         lines.append(f"<tr><td>{int(row['id'])}</td><td>{escape(row['subject'])}</td><td>{escape(requester)}</td>"
                      f"<td>{escape(row['status'])}</td><td>{escape(row['inbox'] or '')}</td>"
-                     f"<td>{moment(row['created_at'], now)}</td></tr>")
+                     f"<td>{moment(row['created_at'], now)}</td><td>{_helpdesk_links(row.get('helpdesk', []))}</td></tr>")
     more = (f'<p class="muted">The {len(rows)} newest of {total}; all of them: <code>GET /tickets</code></p>'
             if total > len(rows) else "")
     return "".join(lines) + "</table>" + more

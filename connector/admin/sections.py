@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from connector.store.dns_health import dns_health_by_domain, domain_of
 from connector.store.forwarding_models import ExternalAddress
+from connector.store.helpdesk_models import HelpdeskTicket
 from connector.store.models import Inbox, Ticket
 from connector.store.outbound_models import OutgoingMail
 from connector.store.types import iso_utc
@@ -68,6 +69,14 @@ def recent_tickets(session: Session, limit: int) -> list[dict[str, Any]]:
     """The newest tickets for the dashboard, without counting comments over every ticket ever made."""
     query = (select(Ticket, Inbox.address).outerjoin(Inbox, Inbox.id == Ticket.inbox_id)
              .order_by(Ticket.id.desc()).limit(limit))
-    return [{"id": t.id, "subject": t.subject, "status": t.status, "inbox": address,
+    rows = [{"id": t.id, "subject": t.subject, "status": t.status, "inbox": address,
              "requester": {"name": t.requester_name, "email": t.requester_email},
-             "created_at": iso_utc(t.created_at)} for t, address in session.exec(query)]
+             "created_at": iso_utc(t.created_at), "helpdesk": []} for t, address in session.exec(query)]
+    by_id = {row["id"]: row for row in rows}
+    if by_id:
+        links = session.exec(select(HelpdeskTicket).where(HelpdeskTicket.ticket_id.in_(list(by_id)))
+                             .order_by(HelpdeskTicket.id))
+        for link in links:
+            by_id[link.ticket_id]["helpdesk"].append({"destination": link.destination, "id": link.remote_id,
+                                                      "url": link.url})
+    return rows

@@ -225,3 +225,19 @@ def test_the_ticket_shows_its_helpdesk_id_and_link(world):
     [remote] = world.helpdesk.tickets.values()
     assert detail["helpdesk"] == [{"destination": "memory", "id": remote.id,
                                    "url": f"https://helpdesk.example/t/{remote.id}"}]
+
+
+def test_the_dashboard_links_each_delivered_ticket_to_the_helpdesk(world):
+    from connector.admin.render import _ticket_table
+    from connector.admin.sections import recent_tickets
+
+    arrive(world, mail("m1@x"), 1, "t1")
+    arrive(world, mail("m2@x", sender="Bob <bob@y.example>", subject="Other"), 2, "t2")
+    world.helpdesk.refuse_subjects = {"Other"}
+    deliver(world)
+    with Session(world.engine) as session:
+        rows = recent_tickets(session, 10)
+    html = _ticket_table(rows, START, 2)
+    [remote] = world.helpdesk.tickets
+    assert f'<a href="https://helpdesk.example/t/{remote}" rel="noopener noreferrer">memory #{remote}</a>' in html
+    assert html.count("<a href=") == 1, "the refused ticket has no link"
