@@ -12,11 +12,12 @@ from typing import Sequence
 
 import requests
 
-from connector.helpdesk.port import (CheckResult, Delivered, HelpdeskMessage, HelpdeskRefused,
+from connector.helpdesk.port import (AgentReply, CheckResult, Delivered, HelpdeskMessage, HelpdeskRefused,
                                      NewHelpdeskTicket)
 from connector.helpdesk.rt_check import check_rt
 from connector.helpdesk.rt_content import address, message_fields, sql, upload_parts
 from connector.helpdesk.rt_queues import MESSAGE_FIELD, TICKET_FIELD, Queues
+from connector.helpdesk.rt_replies import Replies
 from connector.helpdesk.rt_requests import DEFAULT_TIMEOUT, RTClient
 
 ACTIVE = ("new", "open")
@@ -89,6 +90,10 @@ class RequestTracker:
 
     def check(self, queues: Sequence[str]) -> CheckResult:
         return check_rt(self._rt, self._queues, self.key_field, self.message_key_field, queues)
+
+    def agent_replies(self, after: str | None, limit: int = 100) -> tuple[list[AgentReply], str | None]:
+        """Agents' correspondence after the cursor (a transaction id), oldest first: see rt_replies."""
+        return Replies(self._rt, self.key_field, self.message_key_field).since(after, limit)
 
     def close(self) -> None:
         self._rt.close()
