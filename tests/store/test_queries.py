@@ -50,7 +50,8 @@ def test_ticket_rows_have_the_documented_shape(session, raw_mail, attachments_di
 def test_ticket_detail_adds_comments_with_attachments(session, raw_mail, attachments_dir):
     ticket_id = _seed(session, raw_mail, attachments_dir)
     detail = ticket_detail(session, ticket_id)
-    assert {k: v for k, v in detail.items() if k != "comments"} == ticket_rows(session)[0]
+    assert {k: v for k, v in detail.items() if k not in ("comments", "helpdesk")} == ticket_rows(session)[0]
+    assert detail["helpdesk"] == [], "not delivered to any helpdesk (HELPDESK=builtin)"
     first, second = detail["comments"]
     assert first == {
         "id": first["id"], "author": {"name": "Ann", "email": "ann@example.com"}, "public": True,
