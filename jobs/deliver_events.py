@@ -10,6 +10,8 @@ that refuses an event parks it with the reason and holds back only that ticket.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
@@ -22,11 +24,15 @@ from connector.settings import Settings
 from connector.store.db import session_scope
 from connector.store.helpdesk_models import HelpdeskEvent
 from connector.store.helpdesk_outbox import (claim, due_events, helpdesk_ticket, installation_key, link_ticket,
-                                             mark_delivered, mark_waiting, next_due_of_ticket, park)
+                                             mark_delivered, mark_waiting, next_due_of_ticket, park,
+                                             release_dead_claims)
 from connector.store.types import utcnow
 from jobs.helpdesk_messages import EventGone, event_key, first_comment_id, message_of, new_ticket_of
+from jobs.leases import PROCESS_TOKEN, gone_from_this_host
 
 log = logging.getLogger(__name__)
+# This process, as a claim names it (the format of jobs/leases.py's daemon ids).
+CLAIMER = f"{socket.gethostname()}:{os.getpid()}:{PROCESS_TOKEN}.0"
 BACKOFF_FIRST_SECONDS, BACKOFF_MAX_SECONDS = 10, 15 * 60
 # Errors that are ours (a file missing from disk, a bug) are retried this many times, then parked.
 INTERNAL_ATTEMPTS = 5
@@ -59,6 +65,14 @@ def deliver_events(runtime, *, limit: int = 200, now: Callable[[], datetime] = u
     report = DeliveryReport()
     if helpdesk is None:
         return report
+    freed = 0
+    # SQLite lives on one machine, so a claimer on this host whose process is gone is dead now; on a
+    # shared PostgreSQL two machines may share a host name, and claims expire after CLAIM_SECONDS.
+    if runtime.engine.dialect.name == "sqlite":
+        with session_scope(runtime.engine) as session:
+            freed = release_dead_claims(session, now(), lambda claimer: gone_from_this_host(claimer, CLAIMER))
+    if freed:
+        log.info("%d helpdesk events claimed by a process that died are due again (looked up before sending)", freed)
     with Session(runtime.engine.execution_options(sqlite_deferred=True)) as session:
         heads = [(e.id, e.ticket_id) for e in due_events(session, now(), limit)]
     for event_id, ticket_id in heads:
@@ -80,7 +94,7 @@ def _deliver_one(runtime, helpdesk: Helpdesk, event_id: int, now, report: Delive
     """True when the event was delivered (the ticket's next one may follow)."""
     engine, settings, destination = runtime.engine, runtime.settings, helpdesk.name
     with session_scope(engine) as session:
-        before = claim(session, event_id, now())
+        before = claim(session, event_id, now(), CLAIMER)
         if before is None:
             return False                           # another daemon took it, or it is no longer due
         installation = installation_key(session)

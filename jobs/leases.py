@@ -103,11 +103,12 @@ def _reap_local_dead(session, my_id: str) -> None:
     Only done for SQLite: on a shared PostgreSQL two machines may share a host name.
     """
     for other in store.daemon_ids(session):
-        if other != my_id and _gone_from_this_host(other, my_id):
+        if other != my_id and gone_from_this_host(other, my_id):
             store.forget_daemon(session, other)
 
 
-def _gone_from_this_host(other: str, mine: str) -> bool:
+def gone_from_this_host(other: str, mine: str) -> bool:
+    """`other` (a daemon id or claim) names a process on this host that no longer runs."""
     try:
         host, pid, token = other.rsplit(":", 2)
         my_host, my_pid, my_token = mine.rsplit(":", 2)

@@ -29,6 +29,7 @@ class HelpdeskEvent(SQLModel, table=True):
     attempts: int = 0                                  # sends started; > 0 means "look it up before sending"
     next_attempt_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
     claimed_until: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)  # a deliverer is at it
+    claimed_by: Optional[str] = None                   # which process (host:pid:token), to free a dead one's claims
     last_error: Optional[str] = Field(default=None, sa_type=Text)
     destination: str = ""                              # the HELPDESK that took it
     remote_id: Optional[str] = None                    # what the helpdesk made of it (transaction, article...)

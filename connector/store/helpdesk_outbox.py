@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,14 +67,26 @@ def next_due_of_ticket(session: Session, ticket_id: int, now: datetime) -> Helpd
     return session.scalar(select(HelpdeskEvent).where(HelpdeskEvent.id == head, _due(now)))
 
 
-def claim(session: Session, event_id: int, now: datetime) -> int | None:
+def claim(session: Session, event_id: int, now: datetime, claimer: str = "") -> int | None:
     """Take the event for delivery; the attempts made before this one, or None when someone else has it."""
     taken = session.execute(
         update(HelpdeskEvent).where(HelpdeskEvent.id == event_id, _due(now))
-        .values(state="delivering", claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+        .values(state="delivering", claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=claimer,
                 attempts=HelpdeskEvent.attempts + 1)
         .returning(HelpdeskEvent.attempts)).scalar()
     return None if taken is None else taken - 1
+
+
+def release_dead_claims(session: Session, now: datetime, is_dead: Callable[[str], bool]) -> int:
+    """Claims still running whose process is known dead (killed on this host) are due again now,
+    not CLAIM_SECONDS later; their next deliverer looks the event up before sending. Returns how many."""
+    held = session.execute(select(HelpdeskEvent.id, HelpdeskEvent.claimed_by).where(
+        HelpdeskEvent.state == "delivering", HelpdeskEvent.claimed_until >= now)).all()
+    dead = [event_id for event_id, claimer in held if claimer and is_dead(claimer)]
+    if dead:
+        session.execute(update(HelpdeskEvent).where(HelpdeskEvent.id.in_(dead), HelpdeskEvent.state == "delivering")
+                        .values(claimed_until=now - timedelta(seconds=1)))
+    return len(dead)
 
 
 def mark_delivered(session: Session, event_id: int, destination: str, remote_id: str | None, now: datetime) -> None:

@@ -241,3 +241,18 @@ def test_the_dashboard_links_each_delivered_ticket_to_the_helpdesk(world):
     [remote] = world.helpdesk.tickets
     assert f'<a href="https://helpdesk.example/t/{remote}" rel="noopener noreferrer">memory #{remote}</a>' in html
     assert html.count("<a href=") == 1, "the refused ticket has no link"
+
+
+def test_a_claim_left_by_a_killed_process_is_taken_again_at_once_on_sqlite(world):
+    from connector.store.helpdesk_outbox import release_dead_claims
+
+    arrive(world, mail("m1@x"), 1, "t1")
+    world.helpdesk.crash_after_next_send = True
+    with pytest.raises(CrashAfterSending):
+        deliver(world)
+    with session_scope(world.engine) as session:
+        assert release_dead_claims(session, world.clock(), lambda claimer: False) == 0
+        session.get(HelpdeskEvent, 1).claimed_by = "this-host:999999999:deadbeef.0"   # as a killed daemon left it
+    with session_scope(world.engine) as session:
+        assert release_dead_claims(session, world.clock(), lambda claimer: claimer.startswith("this-host:")) == 1
+    assert deliver(world).delivered == 1 and len(world.helpdesk.tickets) == 1

@@ -6,7 +6,7 @@ import pytest
 from connector.store import leases
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox
-from jobs.leases import LeaseKeeper, _gone_from_this_host, fair_share
+from jobs.leases import LeaseKeeper, gone_from_this_host, fair_share
 from tests.scale.conftest import Clock, add_inboxes
 
 TTL_SECONDS = 30
@@ -107,4 +107,4 @@ def test_only_sqlite_daemons_on_this_host_are_declared_dead_early(other, gone):
     from jobs.leases import PROCESS_TOKEN
 
     mine = f"web1:{os.getpid()}:{PROCESS_TOKEN}.1"
-    assert _gone_from_this_host(other.format(pid=os.getpid(), token=PROCESS_TOKEN), mine) is gone
+    assert gone_from_this_host(other.format(pid=os.getpid(), token=PROCESS_TOKEN), mine) is gone
