@@ -93,6 +93,11 @@ class HelpdeskUnavailable(HelpdeskError):
         self.retry_after = retry_after
 
 
+class CredentialsRefused(HelpdeskUnavailable):
+    """The helpdesk refused our credentials (401): no event's fault, so every event waits and is retried
+    with backoff until an operator fixes the settings; the status page shows the refusal and the fix."""
+
+
 class HelpdeskRefused(HelpdeskError):
     """Never as sent: a 4xx other than 429 (bad credentials, no right on the queue, invalid field)."""
 

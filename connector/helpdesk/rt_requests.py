@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connector.helpdesk.port import HelpdeskError, HelpdeskRefused, HelpdeskUnavailable
+from connector.helpdesk.port import CredentialsRefused, HelpdeskError, HelpdeskRefused, HelpdeskUnavailable
 
 DEFAULT_TIMEOUT = (5.0, 30.0)       # (connect, read) seconds, on every request
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
@@ -86,7 +86,7 @@ class RTClient:
             return HelpdeskUnavailable(f"RT answered {status} to {method} {_path(url)}: {said}",
                                        retry_after=_retry_after(response.headers.get("Retry-After")))
         if status == 401:
-            return HelpdeskRefused(f"RT refused the credentials of {self.identity} (401): {said}")
+            return CredentialsRefused(f"RT refused the credentials of {self.identity} (401): {said}")
         if 300 <= status < 400:
             return HelpdeskRefused(f"RT answered {status} to {method} {_path(url)}, a redirect to "
                                    f"{_path(response.headers.get('Location', '?'))}: set RT_URL to RT's own address")

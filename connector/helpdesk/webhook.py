@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from connector.helpdesk.port import (CheckResult, Delivered, FileToDeliver, HelpdeskMessage, HelpdeskRefused,
-                                     HelpdeskUnavailable, NewHelpdeskTicket, Person)
+from connector.helpdesk.port import (CheckResult, CredentialsRefused, Delivered, FileToDeliver, HelpdeskMessage,
+                                     HelpdeskRefused, HelpdeskUnavailable, NewHelpdeskTicket, Person)
 from connector.helpdesk.signing import HEADER, sign
 
 # (connect, read): a receiver may take a while over an event with several MB of inline attachments.
@@ -156,6 +156,9 @@ class SignedWebhook:
         if status == 429 or status >= 500:
             wait = _retry_after(response.headers.get("Retry-After"), self._clock())
             raise HelpdeskUnavailable(f"{what}: {self._said(response)}", retry_after=wait)
+        if status in (401, 403):
+            raise CredentialsRefused(f"{what}: {self._said(response)} (401: WEBHOOK_SECRET differs from the "
+                                     "receiver's?)")
         if 300 <= status < 400:
             raise HelpdeskRefused(f"{what} (a redirect): set WEBHOOK_URL to the address it points at")
         raise HelpdeskRefused(f"{what}: {self._said(response)}")

@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from connector.helpdesk.port import (FileToDeliver, HelpdeskMessage, HelpdeskRefused, HelpdeskUnavailable,
+from connector.helpdesk.port import (CredentialsRefused, FileToDeliver, HelpdeskMessage, HelpdeskRefused, HelpdeskUnavailable,
                                      NewHelpdeskTicket, Person)
 from connector.helpdesk.rt import RequestTracker
 
@@ -150,7 +150,7 @@ def test_wrong_password_is_refused_without_the_password(rt_server, key):
     try:
         assert tracker.check(["General"]).problems == [
             f"RT refused the credentials of RT_USER {rt_server.user} (401): Unauthorized"]
-        with pytest.raises(HelpdeskRefused) as refused:
+        with pytest.raises(CredentialsRefused) as refused:     # retried (not parked) until the settings are fixed
             tracker.find_ticket(f"{key}-t")
         assert "(401)" in refused.value.reason and "wrong-Secret-123" not in refused.value.reason
     finally:

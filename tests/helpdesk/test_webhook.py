@@ -395,3 +395,12 @@ def test_the_receiver_example_in_the_docs_verifies_like_signing_does():
     assert namespace["verify"]("new", body, signing.sign(["old", "new"], body, now))
     assert not namespace["verify"]("wrong", body, signing.sign(SECRET, body, now))
     assert not namespace["verify"](SECRET, body, signing.sign(SECRET, body, now - 400))
+
+
+def test_a_receiver_refusing_our_signature_with_401_is_retried_not_parked(receiver, webhook):
+    from connector.helpdesk.port import CredentialsRefused
+
+    receiver.script.append((401, {}, b'{"error": "bad signature"}'))
+    with pytest.raises(CredentialsRefused) as refused:
+        webhook().open_ticket(new_ticket())
+    assert isinstance(refused.value, HelpdeskUnavailable) and "WEBHOOK_SECRET" in refused.value.reason

@@ -256,3 +256,20 @@ def test_a_claim_left_by_a_killed_process_is_taken_again_at_once_on_sqlite(world
     with session_scope(world.engine) as session:
         assert release_dead_claims(session, world.clock(), lambda claimer: claimer.startswith("this-host:")) == 1
     assert deliver(world).delivered == 1 and len(world.helpdesk.tickets) == 1
+
+
+def test_refused_credentials_keep_every_event_waiting_with_the_fix_shown(world):
+    from connector.admin.helpdesk_view import helpdesk_status
+    from connector.helpdesk.port import CredentialsRefused
+
+    arrive(world, mail("m1@x"), 1, "t1")
+
+    def refuse(ticket):
+        raise CredentialsRefused("RT refused the credentials of RT_USER gmail-connector (401): Unauthorized")
+
+    world.helpdesk.open_ticket = refuse
+    report = deliver(world)
+    assert report.parked == 0 and report.waiting == 1 and events(world) == [("ticket.created", "queued")]
+    with Session(world.engine) as session:
+        status = helpdesk_status(session, world.runtime.settings, world.clock())
+    assert "401" in status["last_error"] and "RT_PASSWORD" in status["fix"]
