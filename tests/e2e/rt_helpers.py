@@ -285,3 +285,13 @@ def wait_for(predicate: Callable[[], Any], seconds: float, what: str, describe: 
         time.sleep(every)
     seen = f" (last seen: {describe()})" if describe is not None else ""
     raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}{seen}")
+
+
+def rt_mail_mentioning(addresses: tuple[str, ...]) -> list[str]:
+    """Files of RT's captured outgoing mail (scripts/start-rt.sh) whose headers name any of these addresses."""
+    found = []
+    for path in sorted((RT_DIR / "outbox").glob("*")):
+        head = path.read_bytes().split(b"\n\n", 1)[0].decode("utf-8", "replace").lower()
+        if any(address.lower() in head for address in addresses):
+            found.append(path.name)
+    return found

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from connector import demo_mail
-from tests.e2e.rt_helpers import (RTRoot, RTTicket, installation_of, rt_settings, start_daemon, stop_daemon,
-                                  wait_for, window_start)
+from tests.e2e.rt_helpers import (RTRoot, RTTicket, installation_of, rt_mail_mentioning, rt_settings, start_daemon,
+                                  stop_daemon, wait_for, window_start)
 from tests.e2e.test_cli_story import SUPPORT, run_cli, sandbox, sqlite_env, env  # noqa: F401
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 16 + b"\n%%EOF\n"     # every byte value, 4 KB
@@ -204,6 +204,8 @@ def test_an_agents_answer_in_rt_reaches_the_customer_and_the_customers_answer_co
             ("Correspond", "root"), ("Correspond", "gmail-connector")]
         assert f"Merci, c'est bien reçu ({story.run})" in root.text(transactions[-1].id)
         assert len({t.key for t in transactions if t.creator == "gmail-connector"}) == 4
+        customers = (story.zoe[1], f"omar.{story.run}@example.net")
+        assert rt_mail_mentioning(customers) == [], "RT itself mailed a customer (a second copy from RT)"
     finally:
         root.close()
         stop_daemon(story.daemon, story.log_file)

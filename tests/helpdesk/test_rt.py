@@ -10,8 +10,8 @@ import pytest
 import requests
 import responses
 
-from connector.helpdesk.port import (CredentialsRefused, FileToDeliver, HelpdeskMessage, HelpdeskRefused, HelpdeskUnavailable,
-                                     NewHelpdeskTicket, Person)
+from connector.helpdesk.port import (CredentialsRefused, FileToDeliver, HelpdeskMessage, HelpdeskRefused,
+                                     HelpdeskUnavailable, NewHelpdeskTicket, Person)
 from connector.helpdesk.rt import RequestTracker
 
 ZOE = Person("Zoë Müller", "zoe.muller@example.org")

@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from connector.helpdesk.port import HelpdeskRefused, HelpdeskUnavailable, Person
+from connector.helpdesk.port import CredentialsRefused, HelpdeskUnavailable, Person
 from connector.helpdesk.rt import RequestTracker
 from tests.helpdesk.test_rt import PDF, message, new_ticket
 
@@ -178,7 +178,7 @@ def test_rt_down_is_unavailable_and_refusals_are_refused(offline):
     with pytest.raises(HelpdeskUnavailable):
         tracker.agent_replies(None)
     mocked.replace(responses.GET, f"{API}/transactions", status=401, json={"message": "Unauthorized"})
-    with pytest.raises(HelpdeskRefused, match="refused the credentials"):
+    with pytest.raises(CredentialsRefused, match="refused the credentials"):
         tracker.agent_replies("10")
 
 
