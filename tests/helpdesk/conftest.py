@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+import responses
 
 from connector.helpdesk.rt import RequestTracker
 
@@ -120,3 +121,15 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+OFFLINE_API = "http://rt.example.test/REST/2.0"
+
+
+@pytest.fixture
+def offline():
+    """A RequestTracker whose RT is `responses`: RT's answers simulated, no RT needed."""
+    tracker = RequestTracker("http://rt.example.test/", user="gmail-connector", password="s3cret-pw")
+    with responses.RequestsMock() as mocked:
+        yield tracker, mocked
+    tracker.close()

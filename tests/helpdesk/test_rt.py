@@ -13,6 +13,7 @@ import responses
 from connector.helpdesk.port import (CredentialsRefused, FileToDeliver, HelpdeskMessage, HelpdeskRefused,
                                      HelpdeskUnavailable, NewHelpdeskTicket, Person)
 from connector.helpdesk.rt import RequestTracker
+from tests.helpdesk.conftest import OFFLINE_API as API
 
 ZOE = Person("Zoë Müller", "zoe.muller@example.org")
 BOB = Person("Bob, Jr.", "bob.cc@example.org")
@@ -182,15 +183,7 @@ def test_closed_port_is_unavailable(rt_server, closed_port, key):
 
 # No RT needed below: RT's answers, simulated.
 
-API = "http://rt.example.test/REST/2.0"
-
-
-@pytest.fixture
-def offline():
-    tracker = RequestTracker("http://rt.example.test/", user="gmail-connector", password="s3cret-pw")
-    with responses.RequestsMock() as mocked:
-        yield tracker, mocked
-    tracker.close()
+# The `offline` fixture (tests/helpdesk/conftest.py): RequestTracker against `responses`, at API.
 
 
 def test_5xx_and_429_are_unavailable(offline):

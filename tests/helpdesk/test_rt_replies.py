@@ -14,6 +14,7 @@ import responses
 
 from connector.helpdesk.port import CredentialsRefused, HelpdeskUnavailable, Person
 from connector.helpdesk.rt import RequestTracker
+from tests.helpdesk.conftest import OFFLINE_API as API
 from tests.helpdesk.test_rt import PDF, message, new_ticket
 
 ROOT = Person("Enoch Root", "root@localhost")
@@ -159,15 +160,7 @@ def test_limit_and_paging_with_the_cursor(rt, agent, key):
 
 # No RT needed below: RT's answers, simulated.
 
-API = "http://rt.example.test/REST/2.0"
-
-
-@pytest.fixture
-def offline():
-    tracker = RequestTracker("http://rt.example.test/", user="gmail-connector", password="s3cret-pw")
-    with responses.RequestsMock() as mocked:
-        yield tracker, mocked
-    tracker.close()
+# The `offline` fixture (tests/helpdesk/conftest.py): RequestTracker against `responses`, at API.
 
 
 def test_rt_down_is_unavailable_and_refusals_are_refused(offline):
