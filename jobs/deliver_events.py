@@ -75,10 +75,14 @@ def deliver_events(runtime, *, limit: int = 200, now: Callable[[], datetime] = u
         log.info("%d helpdesk events claimed by a process that died are due again (looked up before sending)", freed)
     with Session(runtime.engine.execution_options(sqlite_deferred=True)) as session:
         heads = [(e.id, e.ticket_id) for e in due_events(session, now(), limit)]
+    if not heads:
+        return report
+    with session_scope(runtime.engine) as session:
+        installation = installation_key(session)
     for event_id, ticket_id in heads:
         current: int | None = event_id
         while current is not None and report.delivered + report.parked < limit:
-            if not _deliver_one(runtime, helpdesk, current, now, report):
+            if not _deliver_one(runtime, helpdesk, installation, current, now, report):
                 break
             if report.unavailable:
                 return report
@@ -90,14 +94,13 @@ def deliver_events(runtime, *, limit: int = 200, now: Callable[[], datetime] = u
     return report
 
 
-def _deliver_one(runtime, helpdesk: Helpdesk, event_id: int, now, report: DeliveryReport) -> bool:
+def _deliver_one(runtime, helpdesk: Helpdesk, installation: str, event_id: int, now, report: DeliveryReport) -> bool:
     """True when the event was delivered (the ticket's next one may follow)."""
     engine, settings, destination = runtime.engine, runtime.settings, helpdesk.name
     with session_scope(engine) as session:
         before = claim(session, event_id, now(), CLAIMER)
         if before is None:
             return False                           # another daemon took it, or it is no longer due
-        installation = installation_key(session)
     try:
         with Session(engine.execution_options(sqlite_deferred=True)) as session:
             job = _job(session, settings, installation, destination, event_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from connector.cli import CommandError, row_id
+from connector.cli.store_access import in_store
 
 
 def register(sub) -> None:
@@ -22,14 +23,9 @@ def register(sub) -> None:
     retry.set_defaults(func=_retry)
 
 
-def _runtime(settings):
-    from connector.bootstrap import bootstrap
-    return bootstrap(settings)
-
-
 def _check(args, settings) -> int:
+    from connector.bootstrap import bootstrap
     from connector.helpdesk.config import missing_settings
-    from jobs.helpdesk_messages import queue_of
 
     if settings.helpdesk == "builtin":
         print("HELPDESK=builtin: tickets stay in the connector's own store (dashboard and API); nothing to check")
@@ -37,9 +33,9 @@ def _check(args, settings) -> int:
     problems = missing_settings(settings)
     if problems:
         raise CommandError("; ".join(problems), status=2)
-    runtime = _runtime(settings)
+    runtime = bootstrap(settings)
     try:
-        queues = sorted({settings.helpdesk_default_queue, *(queue_of(settings, g) for g, _ in settings.helpdesk_queues)})
+        queues = sorted({settings.helpdesk_default_queue, *(queue for _, queue in settings.helpdesk_queues)})
         result = runtime.helpdesk.check(queues)
     finally:
         runtime.close()
@@ -54,15 +50,9 @@ def _check(args, settings) -> int:
 def _status(args, settings) -> int:
     from connector.admin.helpdesk_view import helpdesk_status
     from connector.admin.words import age_words
-    from connector.store.db import session_scope
     from connector.store.types import utcnow
 
-    runtime = _runtime(settings)
-    try:
-        with session_scope(runtime.engine) as session:
-            status = helpdesk_status(session, settings, utcnow())
-    finally:
-        runtime.engine.dispose()
+    status = in_store(settings, lambda session: helpdesk_status(session, settings, utcnow()))
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -81,14 +71,8 @@ def _status(args, settings) -> int:
 
 def _failed(args, settings) -> int:
     from connector.admin.helpdesk_view import failed_events
-    from connector.store.db import session_scope
 
-    runtime = _runtime(settings)
-    try:
-        with session_scope(runtime.engine) as session:
-            events = failed_events(session)
-    finally:
-        runtime.engine.dispose()
+    events = in_store(settings, failed_events)
     if args.json:
         print(json.dumps(events, indent=2))
     elif not events:
@@ -99,16 +83,13 @@ def _failed(args, settings) -> int:
 
 
 def _retry(args, settings) -> int:
-    from connector.store.db import session_scope
     from connector.store.helpdesk_outbox import retry_event
 
-    runtime = _runtime(settings)
-    try:
-        with session_scope(runtime.engine) as session:
-            event = retry_event(session, args.event_id)
-            kind, ticket = (event.kind, event.ticket_id) if event is not None else (None, None)
-    finally:
-        runtime.engine.dispose()
+    def retry(session):
+        event = retry_event(session, args.event_id)
+        return (event.kind, event.ticket_id) if event is not None else (None, None)
+
+    kind, ticket = in_store(settings, retry)
     if kind is None:
         raise CommandError(f"no undelivered helpdesk event {args.event_id} (see `gmail-connector helpdesk failed`)")
     print(f"event {args.event_id} ({kind} of ticket {ticket}) queued again; the daemon sends it within seconds")

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import json
-from typing import Callable, TypeVar
-
-from sqlmodel import Session
+from typing import Callable
 
 from connector.bootstrap import bootstrap
 from connector.cli import CommandError, row_id
+from connector.cli.store_access import in_store
 from connector.store.db import session_scope
 from connector.store.queries import ticket_detail, ticket_rows
 from connector.store.suspended import delete_suspended, suspended_rows
 from connector.ticketing.ticket_mail import recover_suspended_mail
-
-T = TypeVar("T")
 
 
 def register(sub) -> None:
@@ -41,12 +38,6 @@ def register(sub) -> None:
     s_delete.set_defaults(func=_suspended_delete)
 
 
-def _read(settings, query: Callable[[Session], T]) -> T:
-    runtime = bootstrap(settings)
-    with session_scope(runtime.engine) as session:
-        return query(session)
-
-
 def _print_listing(args, rows: list[dict], empty: str, line: Callable[[dict], str]) -> int:
     """Prints the documented JSON array with --json, otherwise one line per row (or `empty` for none)."""
     if args.json:
@@ -60,7 +51,7 @@ def _print_listing(args, rows: list[dict], empty: str, line: Callable[[dict], st
 
 
 def _tickets_list(args, settings) -> int:
-    return _print_listing(args, _read(settings, ticket_rows), "no tickets yet", _ticket_line)
+    return _print_listing(args, in_store(settings, ticket_rows), "no tickets yet", _ticket_line)
 
 
 def _ticket_line(r: dict) -> str:
@@ -70,7 +61,7 @@ def _ticket_line(r: dict) -> str:
 
 
 def _tickets_show(args, settings) -> int:
-    detail = _read(settings, lambda session: ticket_detail(session, args.id))
+    detail = in_store(settings, lambda session: ticket_detail(session, args.id))
     if detail is None:
         raise CommandError(f"no ticket {args.id}")
     if args.json:
@@ -90,7 +81,7 @@ def _tickets_show(args, settings) -> int:
 
 
 def _suspended_list(args, settings) -> int:
-    return _print_listing(args, _read(settings, suspended_rows), "no suspended mail", _suspended_line)
+    return _print_listing(args, in_store(settings, suspended_rows), "no suspended mail", _suspended_line)
 
 
 def _suspended_line(r: dict) -> str:
