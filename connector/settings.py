@@ -89,7 +89,10 @@ INBOUND, SECRETS, DNS = "Inbound SMTP (forwarded mail)", "Secrets", "DNS"
 RELAY = "Replies through an SMTP relay (external addresses received by forwarding)"
 LEASES = "Several daemons on one PostgreSQL"
 HELPDESK, RT, WEBHOOK = "Helpdesk destination", "Request Tracker (HELPDESK=rt)", "Signed webhook (HELPDESK=webhook)"
-HELPDESKS = ("builtin", "rt", "webhook")
+HELPDESKS = ("builtin", "rt", "webhook", "django_helpdesk", "zendesk", "zammad", "freshdesk", "freescout")
+DJANGO_HELPDESK, ZENDESK, ZAMMAD = ("django-helpdesk (HELPDESK=django_helpdesk)", "Zendesk (HELPDESK=zendesk)",
+                                    "Zammad (HELPDESK=zammad)")
+FRESHDESK, FREESCOUT = "Freshdesk (HELPDESK=freshdesk)", "FreeScout (HELPDESK=freescout)"
 
 
 def _queue_map(key: str, raw: str) -> tuple[tuple[str, str], ...]:
@@ -186,7 +189,8 @@ class Settings:
                                      "daemon that dies has its inboxes taken over by the others within this many "
                                      "seconds.", _whole(3))
     helpdesk: str = setting("builtin", HELPDESK, "Where tickets are delivered: builtin (the connector's own store, "
-                            "its dashboard and API), rt (Request Tracker 5) or webhook (signed JSON events).",
+                            "its dashboard and API), rt (Request Tracker 5), webhook (signed JSON events), "
+                            "django_helpdesk, zendesk, zammad, freshdesk or freescout (docs/helpdesks.md).",
                             _one_of(*HELPDESKS))
     helpdesk_queues: tuple[tuple[str, str], ...] = setting((), HELPDESK, "Which helpdesk queue each group's tickets "
                                                            "go to, as Group=Queue pairs: Billing=Billing,Support=General. "
@@ -195,6 +199,11 @@ class Settings:
                                           "name.")
     helpdesk_attach_original: bool = setting(False, HELPDESK, "Also attach each customer mail's original .eml to the "
                                              "helpdesk ticket (true/false).", _yes_no)
+    helpdesk_webhook_secret: str = setting("", HELPDESK, "Authenticates the helpdesk's own calls to POST "
+                                           "/helpdesk/events when agents answer: Zendesk's webhook signing secret, "
+                                           "Zammad's or FreeScout's HMAC secret; django-helpdesk and Freshdesk "
+                                           "cannot sign, so they call /helpdesk/events/SECRET (docs/helpdesks.md).",
+                                           secret=True)
     rt_url: str = setting("", RT, "Base URL of Request Tracker, e.g. https://rt.example.com (REST 2.0 is under "
                           "/REST/2.0).", _url)
     rt_user: str = setting("", RT, "RT user the connector acts as (basic auth with RT_PASSWORD).")
@@ -211,6 +220,25 @@ class Settings:
                                             "stays valid, in seconds.", _whole(60))
     admin_public_url: str = setting("", WEBHOOK, "The admin endpoint's address as the receiver reaches it, for "
                                     "attachment links (empty: http://ADMIN_BIND).", _url)
+    django_helpdesk_url: str = setting("", DJANGO_HELPDESK, "Base URL of django-helpdesk (its API is under /api/), "
+                                       "e.g. https://help.example.com.", _url)
+    django_helpdesk_user: str = setting("", DJANGO_HELPDESK, "Staff user the connector acts as (basic auth with "
+                                        "DJANGO_HELPDESK_PASSWORD).")
+    django_helpdesk_password: str = setting("", DJANGO_HELPDESK, "Password of DJANGO_HELPDESK_USER.", secret=True)
+    django_helpdesk_token: str = setting("", DJANGO_HELPDESK, "A REST framework token of a staff user (instead of "
+                                         "the user and password).", secret=True)
+    zendesk_url: str = setting("", ZENDESK, "Your Zendesk, e.g. https://example.zendesk.com.", _url)
+    zendesk_email: str = setting("", ZENDESK, "Email of the Zendesk agent or admin the API token belongs to.")
+    zendesk_api_token: str = setting("", ZENDESK, "Zendesk API token (Admin Center > Apps and integrations > APIs).",
+                                     secret=True)
+    zammad_url: str = setting("", ZAMMAD, "Base URL of Zammad, e.g. https://zammad.example.com.", _url)
+    zammad_token: str = setting("", ZAMMAD, "Zammad access token of the connector's agent (ticket.agent).",
+                                secret=True)
+    freshdesk_url: str = setting("", FRESHDESK, "Your Freshdesk, e.g. https://example.freshdesk.com.", _url)
+    freshdesk_api_key: str = setting("", FRESHDESK, "API key of the Freshdesk agent the connector acts as.",
+                                     secret=True)
+    freescout_url: str = setting("", FREESCOUT, "Base URL of FreeScout, e.g. https://help.example.com.", _url)
+    freescout_api_key: str = setting("", FREESCOUT, "FreeScout API key (API & Webhooks module).", secret=True)
 
     def __post_init__(self) -> None:
         if not self.database_url:

@@ -1,48 +1,47 @@
-"""Agents' answers written in the helpdesk (RT) go out through Gmail: read them, queue them as replies, once.
+"""Agents' answers written in the helpdesk go out through Gmail: read them, queue them as replies, once.
 
-Each answer is queued under its source key ("rt:txn-812") in the same transaction that moves the
-cursor past it, so a crash anywhere either leaves both undone (read again, queued once) or both
-done. The reply queue then sends it from the support address in the customer's Gmail thread,
-with the Sent lookup before any retry (jobs/send_reply.py). An answer that cannot be sent (the
-ticket has no requester, it is too large) becomes a private note on our ticket saying why.
+Two ways in. RT is polled: the answers after a stored cursor are queued in the same transaction
+that moves the cursor past them, so a crash either leaves both undone (read again, queued once)
+or both done. The other helpdesks call POST /helpdesk/events when agents write, which marks the
+ticket (`replies_wanted_at`); this job reads the marked tickets' answers back through the API and
+clears the mark in the transaction that queues them, unless a newer call marked it meanwhile.
+The reply queue then sends each answer from the support address in the customer's Gmail thread,
+with the Sent lookup before any retry (jobs/send_reply.py).
 """
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
-from connector.helpdesk.port import AgentReply, HelpdeskError
-from connector.outbound.compose import ReplyAttachment, ReplyError
+from connector.helpdesk.port import HelpdeskError
 from connector.store.db import session_scope
 from connector.store.helpdesk_models import HelpdeskCursor, HelpdeskTicket
 from connector.store.helpdesk_outbox import installation_key
-from connector.store.outbound import queue_reply
 from connector.store.types import utcnow
+from jobs.agent_replies import PullReport, queue_answer
 
 log = logging.getLogger(__name__)
-_TICKET_KEY = re.compile(r"gmc-(?P<installation>[0-9a-f]+)-t(?P<ticket>\d+)")
-
-
-@dataclass
-class PullReport:
-    queued: int = 0
-    noted: int = 0                      # could not be sent: a private note says why
-    skipped: int = 0                    # not one of our tickets
-    error: str | None = None
-    keys: list[str] = field(default_factory=list)
+TICKETS_PER_ROUND = 50
 
 
 def pull_agent_replies(runtime, *, limit: int = 100, now: Callable[[], datetime] = utcnow) -> PullReport:
     """One round: the answers written since the last round, queued for sending."""
     report = PullReport()
     helpdesk = runtime.helpdesk
-    if helpdesk is None or not hasattr(helpdesk, "agent_replies"):
-        return report                   # builtin and webhook: answers arrive through the admin API
+    if helpdesk is None:
+        return report                   # builtin: answers arrive through the admin API
+    if hasattr(helpdesk, "agent_replies"):
+        _poll(runtime, helpdesk, limit, now, report)
+    if hasattr(helpdesk, "ticket_replies"):
+        _read_marked(runtime, helpdesk, now, report)
+    return report
+
+
+def _poll(runtime, helpdesk, limit: int, now: Callable[[], datetime], report: PullReport) -> None:
     destination = helpdesk.name
     with Session(runtime.engine.execution_options(sqlite_deferred=True)) as session:
         stored = session.get(HelpdeskCursor, destination)
@@ -52,49 +51,39 @@ def pull_agent_replies(runtime, *, limit: int = 100, now: Callable[[], datetime]
     except HelpdeskError as exc:
         report.error = exc.reason
         log.warning("could not read agents' answers from %s: %s", destination, exc.reason)
-        return report
+        return
     with session_scope(runtime.engine) as session:
         installation = installation_key(session)
         for reply in replies:
-            _queue(session, runtime.settings, destination, installation, reply, now(), report)
+            queue_answer(session, runtime.settings, destination, installation, reply, now(), report)
         if after is not None and after != cursor:
             _save_cursor(session, destination, after, now())
-    return report
 
 
-def _queue(session: Session, settings, destination: str, installation: str, reply: AgentReply, at: datetime,
-           report: PullReport) -> None:
-    ticket_id = _our_ticket(session, destination, installation, reply)
-    if ticket_id is None:
-        report.skipped += 1
-        return
-    source = f"{destination}:{reply.key}"
-    files = [ReplyAttachment(f.filename, f.content_type, f.payload) for f in reply.attachments]
-    try:
-        with session.begin_nested():
-            queue_reply(session, ticket_id, reply.body_text, files, now=at, attachments_dir=settings.attachments_dir,
-                        source_key=source)
-        report.queued += 1
-        report.keys.append(source)
-    except ReplyError as exc:
-        note = (f"{reply.author.name or reply.author.email} answered in {destination} ({reply.key}), "
-                f"but the answer cannot be sent through Gmail: {exc}")
-        queue_reply(session, ticket_id, note, private=True, now=at, attachments_dir=settings.attachments_dir,
-                    source_key=source)
-        report.noted += 1
-        log.warning("ticket %s: %s", ticket_id, note)
-
-
-def _our_ticket(session: Session, destination: str, installation: str, reply: AgentReply) -> int | None:
-    linked = session.scalar(select(HelpdeskTicket.ticket_id).where(
-        HelpdeskTicket.destination == destination, HelpdeskTicket.remote_id == reply.remote_ticket_id))
-    if linked is not None:
-        return linked
-    # Linked by its key but not (yet) by our record: the ticket was opened by an attempt that crashed.
-    found = _TICKET_KEY.fullmatch(reply.ticket_key or "")
-    if found and found["installation"] == installation:
-        return int(found["ticket"])
-    return None
+def _read_marked(runtime, helpdesk, now: Callable[[], datetime], report: PullReport) -> None:
+    destination = helpdesk.name
+    with Session(runtime.engine.execution_options(sqlite_deferred=True)) as session:
+        marked = session.exec(select(HelpdeskTicket).where(
+            HelpdeskTicket.destination == destination, HelpdeskTicket.replies_wanted_at.is_not(None))
+            .order_by(HelpdeskTicket.replies_wanted_at).limit(TICKETS_PER_ROUND)).all()
+        marked = [(row.id, row.ticket_id, row.remote_id, row.created_at, row.replies_wanted_at) for row in marked]
+    for link_id, ticket_id, remote_id, linked_at, wanted_at in marked:
+        try:
+            replies = helpdesk.ticket_replies(remote_id, linked_at)
+        except HelpdeskError as exc:    # the mark stays: read again next round
+            report.error = exc.reason
+            log.warning("could not read agents' answers on %s ticket %s: %s", destination, remote_id, exc.reason)
+            continue
+        with session_scope(runtime.engine) as session:
+            installation = installation_key(session)
+            for reply in replies:
+                queue_answer(session, runtime.settings, destination, installation, reply, now(), report,
+                             ticket_id=ticket_id)
+            # Cleared only if no call marked it again while we read: that call's answer may be newer.
+            session.execute(update(HelpdeskTicket).where(HelpdeskTicket.id == link_id,
+                                                         HelpdeskTicket.replies_wanted_at == wanted_at)
+                            .values(replies_wanted_at=None))
+        report.tickets_read += 1
 
 
 def _save_cursor(session: Session, destination: str, cursor: str, at: datetime) -> None:

@@ -17,7 +17,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy import text
 
 from connector import __version__
-from connector.admin import attachment_links
+from connector.admin import attachment_links, helpdesk_events
 from connector.admin.auth import AdminAuth, RequestGuard, allowed_hosts
 from connector.admin.body_limit import BodyLimit, body_limits
 from connector.admin.deps import read_session
@@ -73,6 +73,7 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
                       responses={503: {"model": Health}},
                       summary="liveness: the database reads and writes, DATA_DIR has room, the scheduler runs")
     app.include_router(attachment_links.router(runtime))  # its signature is the credential, not the token
+    app.include_router(helpdesk_events.router(runtime))   # so is the helpdesk's own
     protected = APIRouter(dependencies=[Depends(require_admin)], responses=UNAUTHORISED)
     protected.add_api_route("/status", _status, methods=["GET"], response_model=Status,
                             summary="what every inbox is doing, from the database")

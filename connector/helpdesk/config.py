@@ -18,4 +18,28 @@ def missing_settings(settings: Settings) -> list[str]:
         if not settings.webhook_secret:
             problems.append("HELPDESK=webhook needs WEBHOOK_SECRET (a long random string the receiver shares), "
                             "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    elif settings.helpdesk in _NEEDS:
+        for names, line in _NEEDS[settings.helpdesk]:
+            if not any(all(getattr(settings, name) for name in group) for group in names):
+                problems.append(f"HELPDESK={settings.helpdesk} needs {line}")
+        if not settings.helpdesk_webhook_secret:
+            problems.append(f"HELPDESK={settings.helpdesk} needs HELPDESK_WEBHOOK_SECRET, the secret its webhook "
+                            "calls for agents' answers are checked with (docs/helpdesks.md), e.g. "
+                            "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
     return problems
+
+
+# Per product: (alternatives, each a group of settings that must all be set; the line naming them).
+_NEEDS = {
+    "django_helpdesk": [((("django_helpdesk_url",),), "DJANGO_HELPDESK_URL (e.g. https://help.example.com)"),
+                        ((("django_helpdesk_token",), ("django_helpdesk_user", "django_helpdesk_password")),
+                         "DJANGO_HELPDESK_TOKEN, or DJANGO_HELPDESK_USER and DJANGO_HELPDESK_PASSWORD (a staff user)")],
+    "zendesk": [((("zendesk_url",),), "ZENDESK_URL (e.g. https://example.zendesk.com)"),
+                ((("zendesk_email", "zendesk_api_token"),), "ZENDESK_EMAIL and ZENDESK_API_TOKEN")],
+    "zammad": [((("zammad_url",),), "ZAMMAD_URL (e.g. https://zammad.example.com)"),
+               ((("zammad_token",),), "ZAMMAD_TOKEN (an access token with ticket.agent)")],
+    "freshdesk": [((("freshdesk_url",),), "FRESHDESK_URL (e.g. https://example.freshdesk.com)"),
+                  ((("freshdesk_api_key",),), "FRESHDESK_API_KEY")],
+    "freescout": [((("freescout_url",),), "FREESCOUT_URL (e.g. https://help.example.com)"),
+                  ((("freescout_api_key",),), "FREESCOUT_API_KEY (API & Webhooks module)")],
+}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,9 @@ class Helpdesk(Protocol):
         note when `message.public` is False. Never sends mail to the customer."""
 
     def reopen(self, remote_ticket_id: str, key: str) -> None:
-        """The customer answered a solved or pending ticket: open it again."""
+        """The customer answered: open the ticket again if the helpdesk has it solved, pending or closed;
+        leave an active ticket as it is (sent after every customer answer: only the helpdesk knows
+        whether its agents solved the ticket)."""
 
     def find_ticket(self, key: str) -> Delivered | None:
         """The ticket delivered earlier under this key, if the helpdesk has it."""
@@ -150,3 +152,33 @@ class ReplySource(Protocol):
         `after=None` (the first call ever) returns no answers and the cursor of "now": answers
         written before the connector was set up are not sent. Internal comments are never returned,
         nor what the connector itself wrote."""
+
+
+@dataclass(frozen=True)
+class WebhookCall:
+    """A call a helpdesk made to our admin endpoint (POST /helpdesk/events[/SECRET]), not yet trusted."""
+    headers: Mapping[str, str]      # names lower-case
+    body: bytes
+    path_secret: str | None         # the SECRET of /helpdesk/events/SECRET, for helpdesks that cannot sign
+    received_at: float              # unix seconds, for signature timestamps
+
+
+class EventRefused(HelpdeskError):
+    """A webhook call that is not the helpdesk's: a missing or wrong signature or secret, a stale
+    timestamp, a body that is not what the helpdesk sends. Answered 401, nothing recorded."""
+
+
+class EventSource(Protocol):
+    """A helpdesk that tells us through its own webhook/trigger that agents answered (Zendesk, Zammad,
+    Freshdesk, FreeScout, django-helpdesk). The call only says which tickets changed; the answers
+    themselves are read back through the API, so a forged or replayed call can at worst cause a read.
+    """
+
+    def tickets_in_event(self, call: WebhookCall) -> list[str]:
+        """Check that the call is the helpdesk's (HELPDESK_WEBHOOK_SECRET: its signature, or the secret
+        in the URL) and return the remote ticket ids it is about; raise EventRefused otherwise."""
+
+    def ticket_replies(self, remote_ticket_id: str, since: datetime) -> list[AgentReply]:
+        """Agents' public answers on that ticket written after `since`, oldest first: never internal
+        notes, never what the connector itself added. Each reply's `key` is the helpdesk's own stable
+        id of it (sent once per key)."""

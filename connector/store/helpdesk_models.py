@@ -52,6 +52,8 @@ class HelpdeskTicket(SQLModel, table=True):
     remote_id: str
     url: Optional[str] = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # Set when the helpdesk's webhook says agents wrote on it; the replies job reads them and clears it.
+    replies_wanted_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime, index=True)
 
 
 class HelpdeskCursor(SQLModel, table=True):

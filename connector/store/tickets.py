@@ -129,7 +129,11 @@ def _add_comment(session: Session, raw_mail: RawMail | PendingMail, decision: Ad
     connection.execute(_TOUCH, {"ticket": decision.ticket_id, "now_status": "open" if reopened else status, "at": now})
     if outbox:
         events = [("comment.added" if decision.comment.public else "note.added", comment_id)]
-        queue_events(connection, decision.ticket_id, events + ([("ticket.reopened", None)] if reopened else []), now)
+        # Agents solve tickets in the helpdesk, where our store cannot see it: every customer answer
+        # asks the helpdesk to reopen, and the adapter leaves an active ticket as it is.
+        asks_reopen = decision.comment.public
+        queue_events(connection, decision.ticket_id, events + ([("ticket.reopened", None)] if asks_reopen else []),
+                     now)
     _forget_loaded(session, Ticket, decision.ticket_id)
     kind = OutcomeKind.COMMENTED if decision.comment.public else OutcomeKind.NOTED
     text = f"comment on {decision.ticket_id}" if decision.comment.public else f"private note on {decision.ticket_id}"
