@@ -19,9 +19,14 @@ from connector.gmail.port import GmailGateway
 from connector.inbound.server import InboundServer
 from connector.outbound.senders import Outbound
 from connector.helpdesk.config import missing_settings
+from connector.helpdesk.django_helpdesk import DjangoHelpdesk
+from connector.helpdesk.freescout import FreeScout
+from connector.helpdesk.freshdesk import Freshdesk
 from connector.helpdesk.port import Helpdesk
 from connector.helpdesk.rt import RequestTracker
 from connector.helpdesk.webhook import SignedWebhook
+from connector.helpdesk.zammad import Zammad
+from connector.helpdesk.zendesk import Zendesk
 from connector.settings import Settings, SettingsError
 from connector.store.db import make_engine, upgrade
 from connector.store.private_files import restrict_tree
@@ -125,13 +130,28 @@ def build_helpdesk(settings: Settings) -> Helpdesk | None:
     problems = missing_settings(settings)
     if problems:
         raise SettingsError("; ".join(problems))
-    if settings.helpdesk == "rt":
-        return RequestTracker(settings.rt_url, user=settings.rt_user, password=settings.rt_password,
-                              token=settings.rt_token)
-    if settings.helpdesk == "webhook":
-        return SignedWebhook(settings.webhook_url, settings.webhook_secret,
-                             inline_max_bytes=settings.webhook_inline_max_bytes, link_for=links_for(settings))
-    raise SettingsError(f"HELPDESK={settings.helpdesk} is not available in this build")
+    build = _ADAPTERS.get(settings.helpdesk)
+    if build is None:
+        raise SettingsError(f"HELPDESK={settings.helpdesk} is not available in this build")
+    try:
+        return build(settings)
+    except ValueError as exc:           # an adapter's own check of its URL and credentials: one line
+        raise SettingsError(str(exc)) from None
+
+
+_ADAPTERS: dict[str, Callable[[Settings], Helpdesk]] = {
+    "rt": lambda s: RequestTracker(s.rt_url, user=s.rt_user, password=s.rt_password, token=s.rt_token),
+    "webhook": lambda s: SignedWebhook(s.webhook_url, s.webhook_secret, inline_max_bytes=s.webhook_inline_max_bytes,
+                                       link_for=links_for(s)),
+    "django_helpdesk": lambda s: DjangoHelpdesk(s.django_helpdesk_url, user=s.django_helpdesk_user,
+                                                password=s.django_helpdesk_password, token=s.django_helpdesk_token,
+                                                webhook_secret=s.helpdesk_webhook_secret),
+    "zendesk": lambda s: Zendesk(s.zendesk_url, s.zendesk_email, s.zendesk_api_token,
+                                 webhook_secret=s.helpdesk_webhook_secret),
+    "zammad": lambda s: Zammad(s.zammad_url, s.zammad_token, webhook_secret=s.helpdesk_webhook_secret),
+    "freshdesk": lambda s: Freshdesk(s.freshdesk_url, s.freshdesk_api_key, webhook_secret=s.helpdesk_webhook_secret),
+    "freescout": lambda s: FreeScout(s.freescout_url, s.freescout_api_key, webhook_secret=s.helpdesk_webhook_secret),
+}
 
 
 def mail_reader(settings: Settings) -> MailReader:

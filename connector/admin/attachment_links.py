@@ -75,9 +75,13 @@ def links_for(settings: Settings, clock: Callable[[], float] = time.time) -> Cal
     """The webhook adapter's `link_for` from the settings; None without WEBHOOK_SECRET (files then travel inline)."""
     if not settings.webhook_secret:
         return None
+    return link_signer(settings.webhook_secret, public_base(settings), settings.webhook_link_ttl_seconds, clock)
+
+
+def public_base(settings: Settings) -> str:
+    """The admin endpoint as others reach it: ADMIN_PUBLIC_URL, else http://ADMIN_BIND."""
     host, port = settings.admin_bind
-    base = settings.admin_public_url or f"http://{f'[{host}]' if ':' in host else host}:{port}"
-    return link_signer(settings.webhook_secret, base, settings.webhook_link_ttl_seconds, clock)
+    return (settings.admin_public_url or f"http://{f'[{host}]' if ':' in host else host}:{port}").rstrip("/")
 
 
 def router(runtime: _Runtime, clock: Callable[[], float] = time.time) -> APIRouter:

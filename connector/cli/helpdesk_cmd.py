@@ -37,14 +37,27 @@ def _check(args, settings) -> int:
     try:
         queues = sorted({settings.helpdesk_default_queue, *(queue for _, queue in settings.helpdesk_queues)})
         result = runtime.helpdesk.check(queues)
+        calls_back = hasattr(runtime.helpdesk, "tickets_in_event")
+        signs = getattr(runtime.helpdesk, "signs_webhooks", False)
     finally:
         runtime.close()
         runtime.engine.dispose()
     for line in result.ok:
         print(f"ok       {line}")
+    if calls_back:
+        print(f"webhook  agents' answers: the helpdesk must call {_events_url(settings, signs)} "
+              "(docs/helpdesks.md)")
     for line in result.problems:
         print(f"MISSING  {line}")
     return 1 if result.problems else 0
+
+
+def _events_url(settings, signs: bool) -> str:
+    from connector.admin.attachment_links import public_base
+
+    url = public_base(settings) + "/helpdesk/events"
+    # The secret itself is never printed: the operator copies it from where it is kept.
+    return url + (", signed with HELPDESK_WEBHOOK_SECRET" if signs else "/<HELPDESK_WEBHOOK_SECRET>")
 
 
 def _status(args, settings) -> int:

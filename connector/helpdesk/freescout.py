@@ -30,6 +30,7 @@ from connector.helpdesk.port import (AgentReply, CheckResult, Delivered, Helpdes
 
 class FreeScout:
     name = "freescout"
+    signs_webhooks = True           # its calls carry an HMAC of the body: POST /helpdesk/events
 
     def __init__(self, url: str, api_key: str, *, webhook_secret: str, session: requests.Session | None = None,
                  clock: Callable[[], float] = time.time, user: str | int | None = None):

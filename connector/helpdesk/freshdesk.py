@@ -31,6 +31,7 @@ OPEN, LOW, EMAIL = 2, 1, 1
 
 class Freshdesk:
     name = "freshdesk"
+    signs_webhooks = False          # it cannot sign: its webhook calls /helpdesk/events/SECRET
 
     def __init__(self, url: str, api_key: str, *, webhook_secret: str, session: requests.Session | None = None,
                  clock: Callable[[], float] = time.time):

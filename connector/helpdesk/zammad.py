@@ -31,6 +31,7 @@ SEARCH_LIMIT = 10
 
 class Zammad:
     name = "zammad"
+    signs_webhooks = True           # its calls carry an HMAC of the body: POST /helpdesk/events
 
     def __init__(self, url: str, token: str, *, webhook_secret: str, session: requests.Session | None = None,
                  clock: Callable[[], float] = time.time):

@@ -30,6 +30,7 @@ ACTIVE = ("new", "open")
 
 class Zendesk:
     name = "zendesk"
+    signs_webhooks = True           # its calls carry an HMAC of the body: POST /helpdesk/events
 
     def __init__(self, url: str, email: str, api_token: str, *, webhook_secret: str,
                  session: requests.Session | None = None, clock: Callable[[], float] = time.time):
