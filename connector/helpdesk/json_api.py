@@ -29,15 +29,16 @@ class JsonApi:
     def __init__(self, product: str, base_url: str, *, setting: str, auth: tuple[str, str] | None = None,
                  headers: Mapping[str, str] | None = None, secrets: Sequence[str] = (),
                  identity: str = "", credential_statuses: tuple[int, ...] = (401,),
-                 message_of: Callable[[Any], str | None] | None = None,
+                 message_of: Callable[[Any], str | None] | None = None, prefix: str = "", title: str = "",
                  session: requests.Session | None = None, timeout: tuple[float, float] = DEFAULT_TIMEOUT):
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{setting} must be an http:// or https:// address")
         if parts.username or parts.password:
             raise ValueError(f"{setting} must not hold credentials")
-        self.product, self.setting = product, setting
+        self.product, self.setting, self.title = product, setting, title or product
         self.base = base_url.strip().rstrip("/")
+        self.api = self.base + prefix           # where relative paths start (RT: /REST/2.0)
         self.where = f"{parts.scheme}://{parts.netloc}"
         self.identity = identity or "the configured credentials"
         self.timeout = timeout
@@ -62,7 +63,7 @@ class JsonApi:
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None,
                 data: Any = None, files: Sequence[tuple] | None = None, headers: Mapping[str, str] | None = None,
                 ok: tuple[int, ...] = (200, 201, 204)) -> requests.Response:
-        url = path if path.startswith(("http://", "https://")) else self.base + path
+        url = path if path.startswith(("http://", "https://")) else self.api + path
         try:
             response = self.session.request(method, url, params=params, json=json_body, data=data, files=files,
                                             auth=self._auth, headers={**self._headers, **(headers or {})},
@@ -83,7 +84,7 @@ class JsonApi:
             return response.json()
         except ValueError:
             raise HelpdeskRefused(f"{self.product} at {self.where} answered {_path(response.url)} with something "
-                                  f"that is not JSON: is {self.setting} the address of {self.product}?") from None
+                                  f"that is not JSON: is {self.setting} the address of {self.title}?") from None
 
     def error(self, method: str, url: str, response: requests.Response) -> HelpdeskError:
         status, said = response.status_code, self.said(response)
