@@ -121,7 +121,8 @@ class Totals(BaseModel):
 
 
 class HelpdeskDelivery(BaseModel):
-    destination: str = Field(description="HELPDESK: builtin, rt or webhook")
+    destination: str = Field(description="HELPDESK: builtin, rt, webhook, django_helpdesk, zendesk, zammad, "
+                                         "freshdesk or freescout")
     configuration_problems: list[str] = Field(description="settings the destination cannot do without")
     queued: int = Field(description="events waiting to be delivered (including those backing off)")
     delivering: int
@@ -130,6 +131,8 @@ class HelpdeskDelivery(BaseModel):
     oldest_waiting_age_seconds: int | None
     last_error: str | None
     fix: str | None = Field(description="what to do about last_error, when known")
+    answers_to_read: int = Field(0, description="tickets the helpdesk's webhook named whose agents' answers are "
+                                                "not read yet (read within seconds)")
 
 
 class Status(BaseModel):
