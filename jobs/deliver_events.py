@@ -25,7 +25,7 @@ from connector.store.db import session_scope
 from connector.store.helpdesk_models import HelpdeskEvent
 from connector.store.helpdesk_outbox import (claim, due_events, helpdesk_ticket, installation_key, link_ticket,
                                              mark_delivered, mark_waiting, next_due_of_ticket, park,
-                                             release_dead_claims)
+                                             release_dead_claims, relink_ticket)
 from connector.store.types import utcnow
 from jobs.helpdesk_messages import EventGone, event_key, first_comment_id, message_of, new_ticket_of
 from jobs.leases import PROCESS_TOKEN, gone_from_this_host
@@ -138,6 +138,10 @@ def _deliver_one(runtime, helpdesk: Helpdesk, installation: str, event_id: int, 
     with session_scope(engine) as session:
         if new_link is not None:
             link_ticket(session, destination, job.ticket_id, new_link.remote_ticket_id, new_link.url, now())
+        elif job.link is not None and job.message is not None and result.remote_ticket_id != job.link.remote_ticket_id:
+            # The helpdesk would take no more on its ticket (Zendesk: closed) and the message opened a
+            # follow-up ticket: what comes next, and the agents' answers, belong to that one.
+            relink_ticket(session, destination, job.ticket_id, result.remote_ticket_id, result.url, now())
         mark_delivered(session, event_id, destination, result.remote_item_id or result.remote_ticket_id, now())
     report.delivered += 1
     return True

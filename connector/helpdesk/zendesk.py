@@ -68,18 +68,37 @@ class Zendesk:
         number = _number(remote_ticket_id)
         author = self._author(message)
         tokens, skipped = upload_all(self._api, message.attachments)
-        answer = self._update(number, {"comment": comment(message, author, tokens, skipped),
-                                       "metadata": {KEY_METADATA: message.key}})
+        body = {"comment": comment(message, author, tokens, skipped), "metadata": {KEY_METADATA: message.key}}
+        try:
+            answer = self._update(number, body)
+        except HelpdeskRefused:
+            if self._status(number) != "closed":
+                raise
+            return self._follow_up(number, message, body)
         return Delivered(str(number), comment_event_id(answer), self.ticket_url(number))
+
+    def _follow_up(self, closed: int, message: HelpdeskMessage, body: dict) -> Delivered:
+        """Zendesk never updates a closed ticket: the customer's mail opens a follow-up ticket linked to
+        it, as Zendesk's own email channel does, keyed by the message so a retry finds it."""
+        # https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#creating-follow-up-tickets
+        was = (self._api.get(f"/api/v2/tickets/{closed}") or {}).get("ticket") or {}
+        ticket = {**body, "via_followup_source_id": closed, "external_id": message.key, "tags": [TAG],
+                  "subject": was.get("subject") or "", "requester_id": was.get("requester_id")}
+        if was.get("group_id"):
+            ticket["group_id"] = was["group_id"]
+        answer = self._api.post("/api/v2/tickets", {"ticket": ticket}, headers={"Idempotency-Key": message.key})
+        number = str(((answer or {}).get("ticket") or {}).get("id") or "")
+        if not number:
+            raise HelpdeskRefused("Zendesk answered the follow-up ticket without its id")
+        return Delivered(number, comment_event_id(answer), self.ticket_url(number))
 
     def reopen(self, remote_ticket_id: str, key: str) -> None:
         number = _number(remote_ticket_id)
         status = self._status(number)
         if status in ACTIVE:
             return
-        if status == "closed":     # closed is final in Zendesk: no update of any kind is accepted
-            raise HelpdeskRefused(f"Zendesk ticket #{number} is closed and Zendesk never reopens a closed ticket; "
-                                  "lengthen the automation that closes solved tickets")
+        if status == "closed":     # final in Zendesk; the customer's mail before this opened a follow-up ticket
+            return
         self._update(number, {"status": "open", "metadata": {KEY_METADATA: key}})
 
     def find_ticket(self, key: str) -> Delivered | None:
@@ -93,7 +112,9 @@ class Zendesk:
         for audit in keyed_audits(self._api, number):
             if audit["key"] == key:
                 return Delivered(str(number), audit["comment_id"], self.ticket_url(number))
-        return None
+        # A follow-up ticket this message opened, its own ticket being closed, carries its key.
+        follow_up = self.find_ticket(key)
+        return follow_up if follow_up is not None and follow_up.remote_ticket_id != str(number) else None
 
     def ticket_url(self, remote_ticket_id: str | int) -> str | None:
         return f"{self._api.base}/agent/tickets/{_number(remote_ticket_id)}"

@@ -131,6 +131,14 @@ def link_ticket(session: Session, destination: str, ticket_id: int, remote_id: s
     ).on_conflict_do_nothing(index_elements=["destination", "ticket_id"]))
 
 
+def relink_ticket(session: Session, destination: str, ticket_id: int, remote_id: str, url: str | None,
+                  now: datetime) -> None:
+    """Our ticket continues on another helpdesk ticket (a follow-up of a closed one); answers count from now."""
+    session.execute(update(HelpdeskTicket).where(HelpdeskTicket.destination == destination,
+                                                 HelpdeskTicket.ticket_id == ticket_id)
+                    .values(remote_id=remote_id, url=url, created_at=now, replies_wanted_at=None))
+
+
 @dataclass(frozen=True)
 class OutboxSummary:
     queued: int

@@ -119,8 +119,24 @@ def test_reopen_opens_a_solved_ticket_leaves_an_open_one_and_explains_a_closed_o
     zendesk.reopen(number, "gmc-3f2a9c-e6")
     assert fake.tickets[int(number)]["status"] == "open"
     fake.solve(int(number), "closed")
-    with pytest.raises(HelpdeskRefused, match="closed"):
-        zendesk.reopen(number, "gmc-3f2a9c-e7")
+    zendesk.reopen(number, "gmc-3f2a9c-e7")      # closed is final: the customer's mail opened a follow-up
+    assert fake.tickets[int(number)]["status"] == "closed"
+
+
+def test_mail_on_a_closed_ticket_opens_one_follow_up_ticket_found_again_after_a_lost_answer(fake, zendesk):
+    number = zendesk.open_ticket(new_ticket()).remote_ticket_id
+    fake.solve(int(number), "closed")
+    fake.lose_answer("POST", "/api/v2/tickets")
+    with pytest.raises(HelpdeskUnavailable):
+        zendesk.add_message(number, message("gmc-3f2a9c-c9", text="It broke again."))
+    found = zendesk.find_message(number, "gmc-3f2a9c-c9")
+    assert found is not None and found.remote_ticket_id != number
+    follow_up = fake.tickets[int(found.remote_ticket_id)]
+    assert (follow_up["followup_source_id"], follow_up["requester_id"]) == (int(number),
+                                                                           fake.tickets[int(number)]["requester_id"])
+    assert follow_up["subject"] == fake.tickets[int(number)]["subject"]
+    assert "It broke again." in fake.ticket_comments(int(found.remote_ticket_id))[0]["body"]
+    assert len(fake.tickets) == 2
 
 
 @pytest.mark.parametrize("files", [(), (PDF,)], ids=["same body", "new upload tokens"])

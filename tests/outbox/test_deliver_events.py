@@ -19,7 +19,8 @@ from connector.store.raw import store_raw
 from connector.ticketing.reader import InlineReader
 from connector.ticketing.ticket_mail import Ticketing, ticket_stored_mail
 from jobs.deliver_events import INTERNAL_ATTEMPTS, deliver_events
-from tests.outbox.memory_helpdesk import CrashAfterSending, MemoryHelpdesk
+from connector.helpdesk.port import Delivered
+from tests.outbox.memory_helpdesk import CrashAfterSending, MemoryHelpdesk, RemoteTicket
 
 START = datetime(2026, 4, 7, 12, 0, tzinfo=timezone.utc)
 INBOX = "help@shop.example"
@@ -277,3 +278,38 @@ def test_refused_credentials_keep_every_event_waiting_with_the_fix_shown(world):
     with Session(world.engine) as session:
         status = helpdesk_status(session, world.runtime.settings, world.clock())
     assert "401" in status["last_error"] and "RT_PASSWORD" in status["fix"]
+
+
+class ClosingHelpdesk(MemoryHelpdesk):
+    """Takes nothing more on a closed ticket: a message for it opens a follow-up ticket (as Zendesk does)."""
+
+    def add_message(self, remote_ticket_id, message):
+        if self.tickets[remote_ticket_id].status != "closed":
+            return super().add_message(remote_ticket_id, message)
+        closed = self.tickets[remote_ticket_id]
+        follow_up = RemoteTicket(id=str(100 + len(self.tickets)), key=message.key, subject=closed.subject,
+                                 requester=closed.requester, queue=closed.queue, cc=[], messages=[message])
+        self.tickets[follow_up.id] = follow_up
+        return Delivered(follow_up.id, f"{follow_up.id}/1")
+
+    def reopen(self, remote_ticket_id, key):
+        if self.tickets[remote_ticket_id].status != "closed":
+            super().reopen(remote_ticket_id, key)
+
+
+def test_a_message_that_opened_a_follow_up_ticket_moves_the_conversation_there(world):
+    closing = ClosingHelpdesk()
+    world.runtime.helpdesk = closing
+    arrive(world, mail("m1@x"), 1, "t1")
+    deliver(world)
+    [first] = closing.tickets
+    closing.tickets[first].status = "closed"
+    arrive(world, mail("m2@x", extra="In-Reply-To: <m1@x>", body="Broken again"), 2, "t1")
+    arrive(world, mail("m3@x", extra="In-Reply-To: <m2@x>", body="Still broken"), 3, "t1")
+    deliver(world)
+    follow_up = next(t for t in closing.tickets.values() if t.id != first)
+    assert [m.body_text.splitlines()[0] for m in follow_up.messages] == ["Broken again", "Still broken"]
+    assert (follow_up.status, closing.tickets[first].status) == ("open", "closed")
+    with Session(world.engine) as session:
+        [link] = session.exec(select(HelpdeskTicket)).all()
+    assert link.remote_id == follow_up.id

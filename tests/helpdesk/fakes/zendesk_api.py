@@ -207,7 +207,9 @@ class ZendeskFake:
                              "status": "new", "requester_id": requester,
                              "submitter_id": ticket.get("submitter_id") or self.me, "assignee_id": None,
                              "group_id": ticket.get("group_id"), "tags": ticket.get("tags") or [],
-                             "custom_fields": [], "via": {"channel": "api"}, "created_at": when, "updated_at": when}
+                             "custom_fields": [], "via": {"channel": "api"}, "created_at": when, "updated_at": when,
+                             # https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#creating-follow-up-tickets
+                             "followup_source_id": ticket.get("via_followup_source_id")}
         self._comment(tid, comment, ticket.get("metadata") or {}, ticket.get("submitter_id") or self.me)
         return _json(201, {"ticket": self.tickets[tid], "audit": self.audits[tid][-1]})
 
