@@ -1,9 +1,12 @@
-"""Helpdesk delivery benchmark: events delivered per second to Request Tracker, and commit-to-RT latency.
+"""Helpdesk delivery benchmark: events delivered per second to a real helpdesk, and commit-to-helpdesk latency.
 
     eval "$(scripts/start-rt.sh | sed 's/^/export /')"
     python bench/helpdesk.py [--tickets 200] [--follow-ups 0.3] [--rate 2] [--latency-tickets 60]
+    scripts/start-django-helpdesk.sh >/dev/null && python bench/helpdesk.py --helpdesk django_helpdesk
 
-Against the real RT of RT_URL (RT_USER/RT_PASSWORD); without RT_URL it says so and measures nothing.
+Against the real RT of RT_URL (RT_USER/RT_PASSWORD), or the django-helpdesk that
+scripts/start-django-helpdesk.sh started (its settings.env; the bench answers its synchronous
+webhook calls on 127.0.0.1:5491 as the daemon would). Without the server it says so and measures nothing.
 Mail goes the real ticketing path with the outbox on (`Ticketing(..., outbox=True)`, as HELPDESK=rt
 runs it): stored raw, read in process, decided and applied, each ticket change queueing its event
 in the same transaction. Throughput: `--tickets` new requests, a `--follow-ups` share of them
@@ -35,6 +38,7 @@ from sqlmodel import Session, func, select  # noqa: E402
 
 from bench.common import SUPPORT, print_table, write_result  # noqa: E402
 from bench.mailgen import SupportMailGenerator  # noqa: E402
+from connector.helpdesk.django_helpdesk import DjangoHelpdesk  # noqa: E402
 from connector.helpdesk.rt import RequestTracker  # noqa: E402
 from connector.settings import Settings  # noqa: E402
 from connector.store.db import make_engine, session_scope, upgrade  # noqa: E402
@@ -63,8 +67,8 @@ def follow_up(parent_raw: bytes) -> bytes:
 class World:
     """A fresh store (SQLite in a temporary directory) whose ticket changes queue events for RT."""
 
-    def __init__(self, data_dir: Path, rt: RequestTracker):
-        self.settings = Settings(data_dir=data_dir, helpdesk="rt", helpdesk_default_queue=QUEUE)
+    def __init__(self, data_dir: Path, rt, queue: str = QUEUE):
+        self.settings = Settings(data_dir=data_dir, helpdesk=rt.name, helpdesk_default_queue=queue)
         self.engine = make_engine(f"sqlite:///{data_dir / 'connector.db'}")
         upgrade(self.engine)
         with session_scope(self.engine) as session:
@@ -195,44 +199,88 @@ def main(argv=None) -> int:
     parser.add_argument("--rate", type=float, default=2.0, help="tickets committed per second (default 2)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between delivery rounds (default 1)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--helpdesk", choices=("rt", "django_helpdesk"), default="rt",
+                        help="the real helpdesk to deliver to (default rt)")
     args = parser.parse_args(argv)
-    url, user, password, token = (os.environ.get(k, "") for k in ("RT_URL", "RT_USER", "RT_PASSWORD", "RT_TOKEN"))
-    if not url:
-        print("skipped: RT_URL is not set "
-              "(eval \"$(scripts/start-rt.sh | sed 's/^/export /')\" starts Request Tracker)")
+    found = _destination(args.helpdesk)
+    if isinstance(found, str):
+        print(f"skipped: {found}")
         return 0
-    rt = RequestTracker(url, user=user, password=password, token=token)
+    rt, queue, url, stop = found
     try:
-        check = rt.check([QUEUE])
+        check = rt.check([queue])
         if check.problems:
-            raise SystemExit("RT is not ready: " + "; ".join(check.problems))
+            raise SystemExit(f"{args.helpdesk} is not ready: " + "; ".join(check.problems))
         mail, rng = SupportMailGenerator(SUPPORT, args.seed), random.Random(args.seed)
         with tempfile.TemporaryDirectory() as tmp:
-            print(f"throughput: {args.tickets} tickets into RT at {url} ...", flush=True)
-            world = World(Path(tmp) / "throughput", rt)
+            print(f"throughput: {args.tickets} tickets into {args.helpdesk} at {url} ...", flush=True)
+            world = World(Path(tmp) / "throughput", rt, queue)
             rate = throughput(world, mail, args.tickets, args.follow_ups, rng)
             world.engine.dispose()
             print(f"latency: {args.latency_tickets} tickets at {args.rate}/s, a delivery round every "
                   f"{args.interval} s ...", flush=True)
-            world = World(Path(tmp) / "latency", rt)
+            world = World(Path(tmp) / "latency", rt, queue)
             lag = latency(world, mail, args.latency_tickets, args.rate, args.interval)
             world.engine.dispose()
     finally:
         rt.close()
+        stop()
     kinds = rate["ms_per_event_p50_p95_max_by_kind"]
-    print_table(f"Delivery to RT at {url}: {rate['events']} events ({rate['tickets']} tickets, "
+    name = {"rt": "RT", "django_helpdesk": "django-helpdesk"}[args.helpdesk]
+    print_table(f"Delivery to {name} at {url}: {rate['events']} events ({rate['tickets']} tickets, "
                 f"{rate['follow_ups']} follow-ups)", [
         ("events delivered per second", rate["events_per_second"]),
         ("wall time (s)", rate["seconds"]), ("delivery rounds", rate["rounds"]),
         *((f"{kind} ms p50 / p95 / max", " / ".join(f"{v:,.0f}" for v in cuts))
           for kind, cuts in sorted(kinds.items())),
         ("outcomes", ", ".join(f"{k}: {v}" for k, v in sorted(rate["outcomes"].items())))])
-    print_table(f"Committed ticket to RT ticket, {lag['tickets']} tickets at {lag['rate_per_second']}/s, "
+    print_table(f"Committed ticket to {name} ticket, {lag['tickets']} tickets at {lag['rate_per_second']}/s, "
                 f"a round every {lag['interval_seconds']} s", [
         ("delivered", f"{lag['delivered']} / {lag['tickets']}"), ("p50 (s)", lag["p50_seconds"]),
         ("p95 (s)", lag["p95_seconds"]), ("max (s)", lag["max_seconds"]), ("mean (s)", lag["mean_seconds"])])
-    write_result("helpdesk", {"rt": url, "throughput": rate, "latency": lag})
+    write_result("helpdesk" if args.helpdesk == "rt" else f"helpdesk-{args.helpdesk}",
+                 {args.helpdesk: url, "throughput": rate, "latency": lag})
     return 0
+
+
+def _destination(kind: str):
+    """(adapter, queue, url, stop) for the running server, or why there is none."""
+    if kind == "rt":
+        url, user, password, token = (os.environ.get(k, "") for k in ("RT_URL", "RT_USER", "RT_PASSWORD", "RT_TOKEN"))
+        if not url:
+            return "RT_URL is not set (eval \"$(scripts/start-rt.sh | sed 's/^/export /')\" starts Request Tracker)"
+        return RequestTracker(url, user=user, password=password, token=token), QUEUE, url, lambda: None
+    where = Path(os.environ.get("DJANGO_HELPDESK_DIR", "/tmp/gmail-connector-django-helpdesk")) / "settings.env"
+    if not where.is_file():
+        return f"no {where} (scripts/start-django-helpdesk.sh starts django-helpdesk)"
+    values = dict(line.split("=", 1) for line in where.read_text().splitlines() if "=" in line)
+    adapter = DjangoHelpdesk(values["DJANGO_HELPDESK_URL"], user=values["DJANGO_HELPDESK_USER"],
+                             password=values["DJANGO_HELPDESK_PASSWORD"],
+                             webhook_secret=values["HELPDESK_WEBHOOK_SECRET"])
+    return (adapter, values["HELPDESK_QUEUES"].split("=", 1)[1], values["DJANGO_HELPDESK_URL"],
+            _answer_webhooks(int(os.environ.get("DJANGO_HELPDESK_EVENTS_PORT") or 5491)))
+
+
+def _answer_webhooks(port: int):
+    """django-helpdesk calls its webhook inside every write and fails the write when nobody answers."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Accept(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Accept)
+    except OSError:
+        return lambda: None          # something (a daemon, a test) answers there already
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return lambda: (server.shutdown(), server.server_close())
 
 
 if __name__ == "__main__":

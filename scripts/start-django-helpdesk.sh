@@ -11,7 +11,7 @@
 # this script writes, SQLite, the REST API with basic and token authentication, a staff user for
 # the connector and a staff agent, the queue Support. Its webhooks call the connector's
 # /helpdesk/events/SECRET on DJANGO_HELPDESK_EVENTS_PORT; the tests listen there. As
-# /tmp/helpdesk-docs/django-helpdesk.md tells operators, django-helpdesk must not mail customers:
+# docs/helpdesks.md tells operators, django-helpdesk must not mail customers:
 # its *_submitter e-mail templates are deleted, and Django's file backend writes every mail it would
 # still send to DJANGO_HELPDESK_MAIL_DIR, where the tests check that none went to a customer.
 set -eu

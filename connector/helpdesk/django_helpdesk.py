@@ -6,7 +6,7 @@ looks through the newest tickets for it, `find_message` through one ticket's fol
 one by one to /api/followups-attachments/ after the text, and the marker counts them, so a write
 cut short is found unfinished and completed rather than made twice. Every follow-up is credited
 to the API user; customers' mail is public, auto-replies and bounces are private. django-helpdesk
-itself must not mail customers: see /tmp/helpdesk-docs/django-helpdesk.md.
+itself must not mail customers: see docs/helpdesks.md.
 """
 from __future__ import annotations
 
