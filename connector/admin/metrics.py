@@ -65,6 +65,11 @@ def helpdesk_metrics(helpdesk: dict) -> Iterator[Metric]:
                                   labels=["destination"])
     delivered.add_metric([destination], helpdesk["delivered_last_24h"])
     yield delivered
+    unread = GaugeMetricFamily("gmail_connector_helpdesk_answers_to_read",
+                               "Tickets the helpdesk's webhook named whose agents' answers are not read yet.",
+                               labels=["destination"])
+    unread.add_metric([destination], helpdesk.get("answers_to_read", 0))
+    yield unread
 
 
 def dns_metric(external_addresses: list[dict]) -> GaugeMetricFamily:

@@ -123,7 +123,9 @@ def helpdesk_summary(helpdesk: dict | None) -> str:
     waiting = helpdesk["oldest_waiting_age_seconds"]
     html = (f'<p class="chips">to <b>{escape(helpdesk["destination"])}</b> · <b>{helpdesk["queued"]}</b> waiting'
             f'{alarm} · delivered in 24 h: <b>{helpdesk["delivered_last_24h"]}</b>'
-            + (f' · oldest waiting {escape(age_words(waiting))}' if waiting is not None else "") + "</p>")
+            + (f' · oldest waiting {escape(age_words(waiting))}' if waiting is not None else "")
+            + (f' · answers to read: <b>{helpdesk["answers_to_read"]}</b>' if helpdesk.get("answers_to_read") else "")
+            + "</p>")
     if helpdesk["last_error"]:
         html += f'<p>last error: {escape(helpdesk["last_error"])}</p>'
     if helpdesk["fix"]:
