@@ -3,11 +3,13 @@
 A ticket is a conversation in a mailbox (HELPDESK_QUEUES names the mailbox); customer mail is a
 "customer" thread credited to its author, auto-replies and bounces are notes. Everything is
 posted `imported: true`, which per https://api-docs.freescout.net/#create-conversation makes
-FreeScout generate no outgoing email, notification or auto reply. FreeScout keeps no key of
-ours, so each thread ends in a key marker that `find_ticket` / `find_message` look for
-(freescout_lookup). Agents' answers: FreeScout's signed webhook names the conversation, and its
-threads are read back (freescout_events, freescout_replies). FreeScout itself mails the customer
-when an agent answers in its UI, and cannot be told not to: see the guide's section on that.
+FreeScout generate no outgoing email or notification; yet a mailbox whose Auto Reply is on still
+sends it for a new imported conversation (core's SendAutoReply skips no imported one), so the
+guide has it turned off. FreeScout keeps no key of ours, so each thread ends in a key marker
+that `find_ticket` / `find_message` look for (freescout_lookup). Agents' answers: FreeScout's
+signed webhook names the conversation, and its threads are read back (freescout_events,
+freescout_replies). FreeScout itself mails the customer when an agent answers in its UI, and
+cannot be told not to: see the guide's section on that.
 """
 from __future__ import annotations
 

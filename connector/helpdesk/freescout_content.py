@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import mimetypes
 import re
 
 from connector.helpdesk.port import FileToDeliver, HelpdeskMessage, Person
@@ -58,13 +59,22 @@ def customer_of(person: Person) -> dict:
 def attachments_of(files: tuple[FileToDeliver, ...]) -> tuple[list[dict], list[str]]:
     """The files as base64 `data`, and the names of those FreeScout would drop: it skips empty content."""
     sent, skipped = [], []
-    for file in files:
+    for number, file in enumerate(files, start=1):
         if not file.payload or file.payload == b"0":   # PHP reads "0" as empty too, and drops it silently
             skipped.append(file.filename)
             continue
-        sent.append({"fileName": file.filename, "mimeType": file.content_type or "application/octet-stream",
-                     "data": base64.b64encode(file.payload).decode("ascii")})
+        sent.append({"fileName": _file_name(file, number), "data": base64.b64encode(file.payload).decode("ascii"),
+                     "mimeType": file.content_type or "application/octet-stream"})
     return sent, skipped
+
+
+def _file_name(file: FileToDeliver, number: int) -> str:
+    """The module drops a file whose name PHP finds empty ("" or "0") without a word: such a file gets one."""
+    name = (file.filename or "").strip()
+    if name and name != "0":
+        return name
+    stem = "inline" if file.inline else "attachment"
+    return f"{stem}-{number}{mimetypes.guess_extension(file.content_type or '') or '.bin'}"
 
 
 def emails(people: tuple[Person, ...], *, besides: str = "") -> list[str]:

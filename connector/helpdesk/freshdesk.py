@@ -23,7 +23,7 @@ from connector.helpdesk.freshdesk_directory import Directory
 from connector.helpdesk.freshdesk_events import Replies, tickets_in_event
 from connector.helpdesk.freshdesk_lookup import find_message, find_ticket
 from connector.helpdesk.port import (AgentReply, CheckResult, Delivered, HelpdeskMessage, HelpdeskRefused,
-                                     NewHelpdeskTicket, WebhookCall)
+                                     HelpdeskUnavailable, NewHelpdeskTicket, WebhookCall)
 
 # Ticket Properties: status Open 2, priority Low 1, source Email 1 (the mail came by email).
 OPEN, LOW, EMAIL = 2, 1, 1
@@ -52,8 +52,7 @@ class Freshdesk:
             fields["name"] = ticket.requester.name.strip()
         if group is not None:
             fields["group_id"] = group
-        created = self._api.send("POST", "/tickets", fields, files)
-        number = str(int(created["id"]))
+        number = str(_made_id(self._api.send("POST", "/tickets", fields, files), "POST /tickets"))
         return Delivered(remote_ticket_id=number, url=self.ticket_url(number))
 
     def add_message(self, remote_ticket_id: str, message: HelpdeskMessage) -> Delivered:
@@ -67,7 +66,7 @@ class Freshdesk:
             if contact is not None:
                 fields["user_id"] = contact
         note = self._api.send("POST", f"/tickets/{number}/notes", fields, files)
-        return Delivered(str(number), str(int(note["id"])), self.ticket_url(number))
+        return Delivered(str(number), str(_made_id(note, f"POST /tickets/{number}/notes")), self.ticket_url(number))
 
     def reopen(self, remote_ticket_id: str, key: str) -> None:
         number = ticket_number(remote_ticket_id)
@@ -101,3 +100,13 @@ class Freshdesk:
 
     def close(self) -> None:
         self._api.close()
+
+
+def _made_id(answer: object, request: str) -> int:
+    """The id Freshdesk gave what it made. Without one it was made, but we cannot tell what: "not now",
+    so the retry's lookup by our key finds it instead of making it again."""
+    made = answer.get("id") if isinstance(answer, dict) else None
+    text = str(made) if isinstance(made, (int, str)) and not isinstance(made, bool) else ""
+    if not (text.isascii() and text.isdigit()):
+        raise HelpdeskUnavailable(f"Freshdesk answered {request} without the id of what it made")
+    return int(text)

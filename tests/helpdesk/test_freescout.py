@@ -203,3 +203,30 @@ def test_check_names_each_queue_the_user_and_the_secret(fake):
     assert any("HELPDESK_WEBHOOK_SECRET is empty" in p for p in unsigned.problems)
     refused = FreeScout(URL, "f" * 32, webhook_secret=SECRET).check(["Support"])
     assert refused.ok == [] and "refused the credentials of FREESCOUT_API_KEY" in refused.problems[0]
+
+
+def test_a_closed_conversation_whose_answer_was_lost_is_found_after_a_restart(fake, freescout):
+    # List Conversations takes ONE status (default active): each is asked for, none is missed.
+    fake.lose_answer("POST", "/api/conversations")
+    with pytest.raises(HelpdeskUnavailable):
+        freescout.open_ticket(new_ticket())
+    number = next(iter(fake.conversations))
+    fake.set_status(number, "closed")
+    found = FreeScout(URL, API_KEY, webhook_secret=SECRET).find_ticket("gmc-3f2a9c-t42")
+    assert found is not None and found.remote_ticket_id == str(number)
+    assert freescout.find_ticket("gmc-3f2a9c-t42") == found and len(fake.conversations) == 1
+
+
+def test_a_file_without_a_name_php_would_drop_arrives_named(fake, freescout):
+    files = (FileToDeliver("", "application/pdf", PDF), FileToDeliver("0", "text/plain", b"zero"))
+    number = freescout.open_ticket(new_ticket(files=files)).remote_ticket_id
+    stored = [fake.files[i] for i in threads(fake, number)[0]["attachments"]]
+    assert [(f["fileName"], f["data"]) for f in stored] == [("attachment-1.pdf", PDF), ("attachment-2.txt", b"zero")]
+
+
+def test_a_mailbox_with_auto_reply_on_mails_the_customer_even_for_imported_tickets(fake, freescout):
+    # Why the guide has Auto Reply turned off: `imported` does not stop FreeScout's SendAutoReply.
+    fake.auto_reply.add(2)
+    freescout.open_ticket(new_ticket())
+    assert [(m["kind"], m["to"]) for m in fake.outgoing] == [("auto-reply", ZOE.email)]
+    fake.outgoing.clear()

@@ -194,3 +194,13 @@ def test_rate_limit_and_server_errors_are_unavailable_with_retry_after(fake, des
 def test_a_key_that_cannot_be_a_tag_is_refused(fake, desk):
     with pytest.raises(HelpdeskRefused, match="cannot be a Freshdesk tag"):
         desk.open_ticket(new_ticket(key="gmc-'; drop"))
+
+
+def test_a_created_answer_without_its_id_is_unavailable_for_the_lookup_to_settle(fake, desk):
+    fake.fail("POST", "/api/v2/tickets", 201, "")
+    with pytest.raises(HelpdeskUnavailable, match="without the id"):
+        desk.open_ticket(new_ticket())
+    remote = desk.open_ticket(new_ticket()).remote_ticket_id
+    fake.fail("POST", rf"/api/v2/tickets/{remote}/notes", 201, {"body": "<div>made</div>"})
+    with pytest.raises(HelpdeskUnavailable, match="without the id"):
+        desk.add_message(remote, message("gmc-3f2a9c-c18"))

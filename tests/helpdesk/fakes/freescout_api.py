@@ -6,8 +6,10 @@ webhook call is https://freescout.net/module/api-webhooks/ (the conversation obj
 base64 HMAC-SHA1 of the body). The rules FreeScout applies (a customer thread reactivates the
 conversation and makes its author the customer; `byUser` is required to change a status; empty
 attachment data is skipped) follow the module's documented parameters. `outgoing` records the
-mail FreeScout itself would send, so a test can assert that it sends none. `fail` and
-`lose_answer` inject refusals and answers lost after FreeScout did the work.
+mail FreeScout itself would send, so a test can assert that it sends none: a mailbox in
+`auto_reply` sends its Auto Reply to a new customer conversation even when it is imported (core's
+SendAutoReply listener has its `imported` check commented out). `fail` and `lose_answer` inject
+refusals and answers lost after FreeScout did the work.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ API_KEY = "c2ba609c687a3425402b9d881e5075db"      # the docs' sample key format:
 SECRET = "7b1e0c4f9a2d43e1b5c6d7e8f9a0b1c2"       # the "Secret Key" shown under Manage » API & Webhooks
 Reply = tuple[int, dict, str]
 BAD_REQUEST = "Bad request"
+STATUSES = ("active", "pending", "closed", "spam")
 
 
 def _now() -> datetime:
@@ -59,6 +62,7 @@ class FreeScoutFake:
         self.users = {3: self._user(3, "Ada", "Admin", "ada@shop.example", "admin"),
                       1: self._user(1, "Olaf", "Owner", "olaf@shop.example", "admin"),
                       7: self._user(7, "Ulla", "Agent", "ulla@shop.example", "user")}
+        self.auto_reply: set[int] = set()            # mailboxes whose Auto Reply is on (the guide: none)
         self.customers: dict[int, dict] = {}
         self.conversations: dict[int, dict] = {}
         self.files: dict[int, dict] = {}
@@ -139,7 +143,8 @@ class FreeScoutFake:
                 del self.conversations[number]
                 return status, {}, text
         self.conversations[number]["customer_id"] = customer["id"]     # the module restores the customer
-        if not body.get("imported"):
+        if body["threads"][-1].get("type") == "customer" and body["mailboxId"] in self.auto_reply:
+            # CustomerCreatedConversation fires for imported conversations too, and SendAutoReply sends.
             self.outgoing.append({"kind": "auto-reply", "to": customer["email"], "conversation": number})
         # https://api-docs.freescout.net/#create-conversation : "201 Created, Resource-ID: 35"
         return 201, {"Resource-ID": str(number)}, ""
@@ -200,8 +205,11 @@ class FreeScoutFake:
 
     def _list_conversations(self, query: dict) -> Reply:
         # https://api-docs.freescout.net/#list-conversations : filters, sortField/sortOrder, page/pageSize
-        statuses = (query.get("status") or "active").split(",")      # "defaults to active"
-        found = [c for c in self.conversations.values() if c["status"] in statuses
+        status = query.get("status") or "active"                     # ONE status, "defaults to active"
+        if status not in STATUSES:
+            return _error(400, BAD_REQUEST, [("status", "Expected one of these: 'active', 'spam', 'open', "
+                                                        "'closed', 'pending'")])
+        found = [c for c in self.conversations.values() if c["status"] == status
                  and (not query.get("customerEmail") or self._email(c) == query["customerEmail"].lower())
                  and (not query.get("mailboxId") or str(c["mailboxId"]) in query["mailboxId"].split(","))]
         field = {"updatedAt": "updatedAt", "createdAt": "createdAt"}.get(query.get("sortField", ""), "createdAt")
@@ -297,7 +305,7 @@ class FreeScoutFake:
                   "source": source, "attachments": []}
         for item in attachments:
             data = base64.b64decode(item.get("data") or "")
-            if not item.get("fileName") or not item.get("mimeType") or not data or data == b"0":
+            if _php_empty(item.get("fileName")) or _php_empty(item.get("mimeType")) or _php_empty(data):
                 continue                                     # the module skips what it cannot store
             file_id = next(self._ids)
             self.files[file_id] = {"fileName": item["fileName"], "mimeType": item["mimeType"], "data": data,
@@ -330,6 +338,11 @@ class FreeScoutFake:
         return {"id": number, "firstName": first, "lastName": last, "email": email, "role": role,
                 "alternateEmails": "", "jobTitle": "", "phone": "", "timezone": "UTC", "photoUrl": "",
                 "language": "en", "createdAt": "2018-08-09T10:08:53Z", "updatedAt": "2020-12-22T14:54:35Z"}
+
+
+def _php_empty(value: Any) -> bool:
+    """PHP's empty(): also "0" (the module's `empty($attachment['file_name'])` drops such a file)."""
+    return not value or value in ("0", b"0")
 
 
 def _short(person: dict, kind: str = "customer") -> dict:
