@@ -50,19 +50,7 @@ class Zendesk:
             body["submitter_id"] = author     # the submitter is the first comment's author
         if group is not None:
             body["group_id"] = group.id
-        try:
-            # https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket
-            answer = self._api.post("/api/v2/tickets", {"ticket": body}, headers={"Idempotency-Key": ticket.key})
-        except IdempotencyMismatch:
-            # An earlier attempt left its answer under the key (new upload tokens make this body differ).
-            found = self.find_ticket(ticket.key)
-            if found is not None:
-                return found
-            answer = self._api.post("/api/v2/tickets", {"ticket": body})   # no ticket carries the key: none was made
-        number = str(((answer or {}).get("ticket") or {}).get("id") or "")
-        if not number:
-            raise HelpdeskRefused("Zendesk answered the new ticket without its id")
-        return Delivered(number, comment_event_id(answer), self.ticket_url(number))
+        return self._create(body, ticket.key, "the new ticket")
 
     def add_message(self, remote_ticket_id: str, message: HelpdeskMessage) -> Delivered:
         number = _number(remote_ticket_id)
@@ -84,12 +72,26 @@ class Zendesk:
         was = (self._api.get(f"/api/v2/tickets/{closed}") or {}).get("ticket") or {}
         ticket = {**body, "via_followup_source_id": closed, "external_id": message.key, "tags": [TAG],
                   "subject": was.get("subject") or "", "requester_id": was.get("requester_id")}
+        if body["comment"].get("author_id") is not None:
+            ticket["submitter_id"] = body["comment"]["author_id"]   # else the API user would be its author
         if was.get("group_id"):
             ticket["group_id"] = was["group_id"]
-        answer = self._api.post("/api/v2/tickets", {"ticket": ticket}, headers={"Idempotency-Key": message.key})
+        return self._create(ticket, message.key, "the follow-up ticket")
+
+    def _create(self, ticket: dict, key: str, what: str) -> Delivered:
+        """POST the ticket under our key; Zendesk makes the submitter the first comment's author."""
+        try:
+            # https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket
+            answer = self._api.post("/api/v2/tickets", {"ticket": ticket}, headers={"Idempotency-Key": key})
+        except IdempotencyMismatch:
+            # An earlier attempt left its answer under the key (new upload tokens make this body differ).
+            found = self.find_ticket(key)
+            if found is not None:
+                return found
+            answer = self._api.post("/api/v2/tickets", {"ticket": ticket})   # no ticket carries the key: none was made
         number = str(((answer or {}).get("ticket") or {}).get("id") or "")
         if not number:
-            raise HelpdeskRefused("Zendesk answered the follow-up ticket without its id")
+            raise HelpdeskRefused(f"Zendesk answered {what} without its id")
         return Delivered(number, comment_event_id(answer), self.ticket_url(number))
 
     def reopen(self, remote_ticket_id: str, key: str) -> None:

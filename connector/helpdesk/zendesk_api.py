@@ -76,7 +76,8 @@ class ZendeskApi(JsonApi):
         return response.content
 
     def _fetch(self, url: str) -> requests.Response:
-        if urlsplit(url).netloc.lower() == self.host:
+        parts = urlsplit(url)       # same scheme too: never the token in clear over http
+        if (parts.scheme.lower(), parts.netloc.lower()) == (urlsplit(self.base).scheme.lower(), self.host):
             return self.request("GET", url, ok=(200, *_REDIRECTS))
         return self._anonymous(url)
 

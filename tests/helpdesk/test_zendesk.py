@@ -139,6 +139,26 @@ def test_mail_on_a_closed_ticket_opens_one_follow_up_ticket_found_again_after_a_
     assert len(fake.tickets) == 2
 
 
+def test_a_follow_up_ticket_is_credited_to_the_customer_not_to_the_api_user(fake, zendesk):
+    # Zendesk makes a new ticket's submitter the author of its first comment, whatever the comment says.
+    number = zendesk.open_ticket(new_ticket()).remote_ticket_id
+    fake.solve(int(number), "closed")
+    made = zendesk.add_message(number, message("gmc-3f2a9c-c9", text="It broke again.", author=BOB))
+    [first] = fake.ticket_comments(int(made.remote_ticket_id))
+    assert first["public"] and user_email(fake, first["author_id"]) == "bob@example.com"
+    assert fake.tickets[int(made.remote_ticket_id)]["submitter_id"] == first["author_id"]
+
+
+def test_a_follow_up_whose_key_zendesk_kept_for_another_body_is_still_made_once(fake, zendesk):
+    number = zendesk.open_ticket(new_ticket()).remote_ticket_id
+    fake.solve(int(number), "closed")
+    # An earlier attempt under this Idempotency-Key, with other upload tokens, was refused: Zendesk kept that.
+    fake.keys["gmc-3f2a9c-c9"] = ("{}", (422, {"Content-Type": "application/json"}, '{"error": "RecordInvalid"}'))
+    made = zendesk.add_message(number, message("gmc-3f2a9c-c9", text="It broke again."))
+    assert made.remote_ticket_id != number and len(fake.tickets) == 2
+    assert zendesk.find_message(number, "gmc-3f2a9c-c9").remote_ticket_id == made.remote_ticket_id
+
+
 @pytest.mark.parametrize("files", [(), (PDF,)], ids=["same body", "new upload tokens"])
 def test_a_ticket_whose_answer_was_lost_is_found_and_never_made_twice(fake, zendesk, files):
     fake.lose_answer("POST", "/api/v2/tickets")

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import responses
 
 from connector.helpdesk.port import EventRefused, FileToDeliver, WebhookCall
 from connector.helpdesk.zendesk import Zendesk
+from connector.helpdesk.zendesk_api import ZendeskApi
 from tests.helpdesk.fakes.zendesk_api import EMAIL, TOKEN, URL, ZendeskFake
 from tests.helpdesk.test_zendesk import BOB, SECRET, fake, message, new_ticket, zendesk  # noqa: F401 (fixtures)
 
@@ -113,3 +116,18 @@ def test_replies_page_through_long_conversations(fake, zendesk):
 
 def test_a_deleted_ticket_has_no_replies(fake, zendesk):
     assert zendesk.ticket_replies("999999", datetime.now(timezone.utc)) == []
+
+
+def test_attachment_downloads_carry_credentials_only_to_zendesks_own_https_address():
+    sent: dict[str, bool] = {}
+
+    def record(request):
+        sent[request.url.partition(":")[0]] = "Authorization" in request.headers
+        return 200, {}, b"file"
+
+    api = ZendeskApi(URL, EMAIL, TOKEN)
+    with responses.RequestsMock() as mock:
+        mock.add_callback("GET", re.compile(r"https?://example\.zendesk\.com/attachments/.*"), callback=record)
+        assert api.download(f"{URL}/attachments/token/t1/?name=a.pdf") == b"file"
+        assert api.download(URL.replace("https:", "http:") + "/attachments/token/t1/?name=a.pdf") == b"file"
+    assert sent == {"https": True, "http": False}

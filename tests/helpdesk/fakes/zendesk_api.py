@@ -210,7 +210,9 @@ class ZendeskFake:
                              "custom_fields": [], "via": {"channel": "api"}, "created_at": when, "updated_at": when,
                              # https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#creating-follow-up-tickets
                              "followup_source_id": ticket.get("via_followup_source_id")}
-        self._comment(tid, comment, ticket.get("metadata") or {}, ticket.get("submitter_id") or self.me)
+        # "The submitter always becomes the author of the first comment" (Create Ticket, submitter_id).
+        self._comment(tid, {**comment, "author_id": None}, ticket.get("metadata") or {},
+                      ticket.get("submitter_id") or self.me)
         return _json(201, {"ticket": self.tickets[tid], "audit": self.audits[tid][-1]})
 
     def _invalid(self, ticket: dict, comment: dict) -> Reply | None:
