@@ -148,7 +148,8 @@ def assert_exactly_once(root: RTRoot, env: dict[str, str], since, story: str) ->
     assert sorted(got) == sorted(expected), f"RT tickets {sorted(got)} != ours {sorted(expected)}\n{story}"
     for key, messages in expected.items():
         assert got[key] == messages, f"{key}: RT holds {got[key]}, we have {messages}\n{story}"
-    assert outbox(env) == Counter(delivered=sum(map(len, expected.values()))), story
+    # Each ticket's first message opens it; every later customer message also asks RT to reopen.
+    assert outbox(env) == Counter(delivered=sum(2 * len(m) - 1 for m in expected.values())), story
 
 
 def settle(env: dict[str, str], admin_url: str, events: int, seconds: float) -> None:
@@ -163,6 +164,7 @@ def test_daemon_killed_while_delivering_leaves_every_message_in_rt_exactly_once(
     rng, log, run = random.Random(seed), [f"seed {seed}"], uuid.uuid4().hex[:8]
     threads = conversations(run, rng)
     messages = sum(map(len, threads))
+    events = messages + messages - len(threads)         # every customer follow-up also asks to reopen
     since = window_start()
     root = RTRoot(env_rt["RT_URL"])
     with SandboxServer(mailboxes=[SUPPORT], state_dir=tmp_path / "sandbox", port=0) as srv:
@@ -174,7 +176,7 @@ def test_daemon_killed_while_delivering_leaves_every_message_in_rt_exactly_once(
         landed, mid_send, log_file = 0, 0, tmp_path / "daemon.log"
         try:
             for _ in range(KILLS):
-                if outbox(env)["delivered"] == messages:
+                if outbox(env)["delivered"] == events:
                     break                   # nothing left to interrupt: the assertions below say so
                 reclaimed = left_claimed(env)
                 before, (claimed, _) = outbox(env), claims(env)
@@ -188,14 +190,14 @@ def test_daemon_killed_while_delivering_leaves_every_message_in_rt_exactly_once(
                     at_kill, (_, in_flight) = outbox(env), claims(env)
                 finally:
                     kill_daemon(daemon)
-                inside = at_kill["delivered"] < messages
+                inside = at_kill["delivered"] < events
                 landed, mid_send = landed + inside, mid_send + bool(in_flight)
                 log.append(f"run: {reclaimed} left claimed, {before['delivered']} -> {outbox(env)['delivered']} "
-                           f"delivered of {messages}, " + ("killed mid-send" if in_flight else
+                           f"delivered of {events}, " + ("killed mid-send" if in_flight else
                                                            "killed between sends" if inside else "finished"))
             daemon, url = start_daemon(log_file, env)
             try:
-                settle(env, url, messages, 60)
+                settle(env, url, events, 60)
             finally:
                 stop_daemon(daemon)
             story = "\n".join(log)
@@ -236,7 +238,7 @@ def test_rt_down_for_a_while_holds_delivery_back_but_not_gmail_sync(tmp_path):
             settle(env, url, 1, 30)
             _while_rt_is_down(env, srv, url, while_down)
             assert rt_answers(env_rt["RT_URL"])
-            settle(env, url, 1 + len(while_down), 60)
+            settle(env, url, 1 + len(while_down) + 2, 60)   # two follow-ups, each with its reopen
             helpdesk = requests.get(f"{url}status", timeout=5).json()["helpdesk"]
             assert (helpdesk["queued"], helpdesk["failed"], helpdesk["last_error"]) == (0, 0, None)
             assert_exactly_once(root, env, since, "RT was down for a while")
