@@ -40,6 +40,7 @@ from jobs.forwarding import check_forwarding, recheck_forwarding_daily
 from jobs.pull_agent_replies import pull_agent_replies
 from jobs.retry_pending import retry_pending_smtp
 from jobs.send_reply import send_pending
+from jobs.sweep_agent_replies import SWEEP_SECONDS, sweep_agent_replies
 from oauth.gmail_access import GmailAccess
 from oauth.vault import Vault, open_vault
 
@@ -168,7 +169,8 @@ def periodic_jobs(runtime: Runtime) -> list[PeriodicJob]:
             PeriodicJob("forwarding-recheck", 86400, lambda: recheck_forwarding_daily(runtime)),
             PeriodicJob("dns-health", DNS_HEALTH_SECONDS, lambda: check_dns_health(runtime)),
             PeriodicJob("helpdesk-delivery", 2, lambda: deliver_events(runtime)),
-            PeriodicJob("helpdesk-replies", 5, lambda: pull_agent_replies(runtime))]
+            PeriodicJob("helpdesk-replies", 5, lambda: pull_agent_replies(runtime)),
+            PeriodicJob("helpdesk-replies-sweep", SWEEP_SECONDS, lambda: sweep_agent_replies(runtime))]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from connector.helpdesk.port import AgentReply
 from connector.outbound.compose import ReplyAttachment, ReplyError
 from connector.store.helpdesk_models import HelpdeskTicket
 from connector.store.outbound import queue_reply
+from connector.store.outbound_models import OutgoingMail
 
 log = logging.getLogger(__name__)
 _TICKET_KEY = re.compile(r"gmc-(?P<installation>[0-9a-f]+)-t(?P<ticket>\d+)")
@@ -29,6 +30,7 @@ class PullReport:
     queued: int = 0
     noted: int = 0                      # could not be sent: a private note says why
     skipped: int = 0                    # not one of our tickets
+    already: int = 0                    # read again (a replayed call, a sweep): queued before, nothing new
     tickets_read: int = 0               # tickets read back after the helpdesk's webhook
     error: str | None = None
     keys: list[str] = field(default_factory=list)
@@ -42,6 +44,9 @@ def queue_answer(session: Session, settings, destination: str, installation: str
         report.skipped += 1
         return
     source = f"{destination}:{reply.key}"
+    if session.scalar(select(OutgoingMail.id).where(OutgoingMail.source_key == source)) is not None:
+        report.already += 1
+        return
     files = [ReplyAttachment(f.filename, f.content_type, f.payload) for f in reply.attachments]
     try:
         with session.begin_nested():

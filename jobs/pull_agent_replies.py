@@ -65,7 +65,8 @@ def _read_marked(runtime, helpdesk, now: Callable[[], datetime], report: PullRep
     with Session(runtime.engine.execution_options(sqlite_deferred=True)) as session:
         marked = session.exec(select(HelpdeskTicket).where(
             HelpdeskTicket.destination == destination, HelpdeskTicket.replies_wanted_at.is_not(None))
-            .order_by(HelpdeskTicket.replies_wanted_at).limit(TICKETS_PER_ROUND)).all()
+            # Newest marks first: a webhook call just made is read before an hourly sweep's backlog.
+            .order_by(HelpdeskTicket.replies_wanted_at.desc()).limit(TICKETS_PER_ROUND)).all()
         marked = [(row.id, row.ticket_id, row.remote_id, row.created_at, row.replies_wanted_at) for row in marked]
     for link_id, ticket_id, remote_id, linked_at, wanted_at in marked:
         try:

@@ -144,3 +144,19 @@ def test_an_oversized_call_is_refused_unread(calling):
     world, helpdesk, remote, base = calling
     answer = post(base, f"/helpdesk/events/{SECRET}", b"x" * (2 << 20))
     assert answer.status_code == 413
+
+
+def test_an_answer_whose_webhook_call_was_lost_goes_out_after_the_sweep_once(calling):
+    from datetime import timedelta
+
+    from jobs.sweep_agent_replies import SWEEP_DAYS, sweep_agent_replies
+    world, helpdesk, remote, base = calling
+    helpdesk.write(remote, "c-7", "Sorry for the wait: fixed.", datetime.now(timezone.utc))   # no call came
+    assert pull_agent_replies(world.runtime).queued == 0
+    assert sweep_agent_replies(world.runtime, now=world.clock) == 1
+    assert sweep_agent_replies(world.runtime, now=world.clock) == 0, "already marked"
+    assert pull_agent_replies(world.runtime).queued == 1
+    assert sweep_agent_replies(world.runtime, now=world.clock) == 1
+    assert pull_agent_replies(world.runtime).queued == 0, "sent once"
+    later = world.clock() + timedelta(days=SWEEP_DAYS + 1)
+    assert sweep_agent_replies(world.runtime, now=lambda: later) == 0, "a ticket quiet for a week is left alone"
