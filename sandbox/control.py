@@ -40,10 +40,18 @@ def _stats(core, request):
 
 
 def _add_fault(core, request):
+    """POST /_sandbox/faults {"method", "status" or "reason", "times" or "rate", "latency_ms", "mailbox"}.
+
+    `reason` answers Google's own body for it: failedPrecondition (400, Gmail's transient "Precondition
+    check failed."), userRateLimitExceeded (403 quota, no retry hint), rateLimitExceeded (403),
+    backendError (500). Batch parts obey faults like single calls."""
     payload = _body(request)
-    if not any(k in payload for k in ("status", "latency_ms")):
-        raise bad_request("a fault needs status (with times or rate) or latency_ms")
-    core.faults.add(payload)
+    if not any(k in payload for k in ("status", "reason", "latency_ms")):
+        raise bad_request("a fault needs status or reason (with times or rate) or latency_ms")
+    try:
+        core.faults.add(payload)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
     return json_response(200, {"faults": core.faults.describe()})
 
 

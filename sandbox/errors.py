@@ -67,6 +67,29 @@ def rate_limited(retry_after: int, retry_at_iso: str, suffix: str = "") -> ApiEr
     return ApiError(429, message, "rateLimitExceeded", headers={"Retry-After": str(retry_after)})
 
 
+# Injected faults by reason: the bodies real Gmail answers, each with where it was seen.
+_BY_REASON = {
+    # Now and then on messages.get/list, and the same call then succeeds: googleapis/google-api-php-client
+    # #2558, googleapis/google-api-go-client #645.
+    "failedPrecondition": (400, "Precondition check failed.", "FAILED_PRECONDITION"),
+    # Per-user quota as a 403, often with no retry time (Gmail's usage-limits page; client issue trackers).
+    "userRateLimitExceeded": (403, "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute "
+                              "per user' of service 'gmail.googleapis.com' for consumer 'project_number:0'.",
+                              "PERMISSION_DENIED"),
+    "rateLimitExceeded": (403, "Rate Limit Exceeded", "PERMISSION_DENIED"),
+    "backendError": (500, "Backend Error", "UNKNOWN"),
+}
+
+
+def for_reason(reason: str, status: int | None = None) -> ApiError:
+    """Google's error for an injected fault of this reason (`status` overrides its usual code)."""
+    if reason not in _BY_REASON:
+        raise ValueError(f"unknown fault reason {reason!r}; known: {', '.join(sorted(_BY_REASON))}")
+    code, message, state = _BY_REASON[reason]
+    code = status or code
+    return ApiError(code, message, reason, state if code == _BY_REASON[reason][0] else None)
+
+
 def for_status(status: int) -> ApiError:
     """A plausible Google error for an injected fault of this HTTP status."""
     known = {

@@ -5,7 +5,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from sandbox.errors import ApiError, for_status
+from sandbox.errors import ApiError, for_reason, for_status
 
 
 @dataclass
@@ -16,6 +16,7 @@ class Fault:
     rate: float | None = None
     latency_ms: int = 0
     mailbox: str | None = None
+    reason: str | None = None       # Google's reason, for its body: failedPrecondition, userRateLimitExceeded, ...
 
     def applies(self, method: str, mailbox: str | None) -> bool:
         return self.method in ("*", method) and (self.mailbox is None or self.mailbox == mailbox)
@@ -30,7 +31,11 @@ class FaultInjector:
     def add(self, spec: dict) -> Fault:
         fault = Fault(method=str(spec.get("method", "*")), status=spec.get("status"), times=spec.get("times"),
                       rate=spec.get("rate"), latency_ms=int(spec.get("latency_ms", 0)),
-                      mailbox=(spec.get("mailbox") or None))
+                      mailbox=(spec.get("mailbox") or None), reason=(spec.get("reason") or None))
+        if fault.reason is not None:
+            for_reason(fault.reason)          # an unknown reason is refused now, not at the first call
+            if fault.status is None:
+                fault.status = for_reason(fault.reason).code
         if fault.status is not None and fault.times is None and fault.rate is None:
             fault.times = 1
         with self._lock:
@@ -50,7 +55,8 @@ class FaultInjector:
                     continue
                 delay = max(delay, fault.latency_ms / 1000)
                 if error is None and fault.status and self._fires(fault):
-                    error = for_status(int(fault.status))
+                    error = (for_reason(fault.reason, int(fault.status)) if fault.reason
+                             else for_status(int(fault.status)))
             self._faults = [f for f in self._faults if f.times is None or f.times > 0 or f.latency_ms]
         return delay, error
 

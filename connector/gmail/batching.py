@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence, TypeVar
 
-from connector.gmail.errors import HttpFailure, is_rate_limit, translate
+from connector.gmail.errors import HttpFailure, is_rate_limit, is_transient_precondition, translate
 from connector.gmail.port import FetchResult, GmailError, RawMessage
 from connector.gmail.retry import Backoff, should_retry
 
@@ -80,7 +80,8 @@ def _sort_outcomes(pending: list[str], outcomes: dict[str, PartResult], messages
             messages[mid] = raw_message(outcome.body)
         elif failure is not None and failure.status == 404:
             missing.append(mid)
-        elif failure is not None and (should_retry(failure.status, failure.reason) or is_rate_limit(failure)):
+        elif failure is not None and (should_retry(failure.status, failure.reason) or is_rate_limit(failure)
+                                      or is_transient_precondition(failure, "messages.get")):
             again.append(mid)
             if failure.retry_after is not None:
                 retry_after = max(retry_after or 0.0, failure.retry_after)

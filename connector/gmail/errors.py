@@ -79,6 +79,16 @@ def is_rate_limit(failure: HttpFailure) -> bool:
     return failure.status == 429 or (failure.status == 403 and failure.reason in RATE_LIMIT_REASONS)
 
 
+# Gmail answers a read now and then with 400 failedPrecondition "Precondition check failed.", and the
+# same call then succeeds (googleapis/google-api-php-client#2558, googleapis/google-api-go-client#645).
+# Read calls only: on a settings call the reason means what it says ("Unrecognized forwarding address").
+TRANSIENT_PRECONDITION_METHODS = frozenset({"messages.get", "messages.list", "history.list"})
+
+
+def is_transient_precondition(failure: HttpFailure, method: str) -> bool:
+    return failure.status == 400 and failure.reason == "failedPrecondition" and method in TRANSIENT_PRECONDITION_METHODS
+
+
 def is_sending_cap(failure: HttpFailure, method: str) -> bool:
     """Gmail reports the daily sending cap as a rate limit on send, marked "(Mail sending)"."""
     # Only a send can hit the sending cap: a quota error on any other method is a plain rate limit.
@@ -91,6 +101,8 @@ def is_sending_cap(failure: HttpFailure, method: str) -> bool:
 def translate(failure: HttpFailure, method: str) -> GmailError:
     """The port error for a failure that survived the adapter's retries."""
     status, said = failure.status, _describe(failure, method)
+    if is_transient_precondition(failure, method):
+        return TransientError(f"{said}: Gmail says this now and then and the same call then succeeds; retried later")
     if status == 400:
         return InvalidRequest(said)
     if status == 401:

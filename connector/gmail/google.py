@@ -21,7 +21,7 @@ from googleapiclient.http import BatchHttpRequest
 
 from connector.gmail import batching
 from connector.gmail.errors import (AlreadyExists, HttpFailure, failure_from_response, is_rate_limit,
-                                    transport_failure, translate)
+                                    is_transient_precondition, transport_failure, translate)
 from connector.gmail.port import (FetchResult, FilterRule, ForwardingAddress, GmailError, HistoryDelta, Label,
                                   Profile, SendAs, SentMessage, TransientError)
 from connector.gmail.retry import Backoff, Verdict, run_with_retries, should_retry
@@ -99,7 +99,8 @@ class GoogleGmail:
         def judge(exc: Exception) -> Verdict:
             if isinstance(exc, HttpError):
                 failure = _failure(exc)
-                retry = is_rate_limit(failure) or (retry_server_errors and should_retry(failure.status, failure.reason))
+                retry = is_rate_limit(failure) or (retry_server_errors and (
+                    should_retry(failure.status, failure.reason) or is_transient_precondition(failure, method)))
                 return Verdict(retry, failure.retry_after)
             return Verdict(retry_server_errors and isinstance(exc, _TRANSPORT_ERRORS)
                            and not isinstance(exc, auth_exceptions.RefreshError))

@@ -118,3 +118,35 @@ def test_media_upload_send_path_is_accepted(sandbox):
         sent = json.loads(answer.read())
     assert sent["labelIds"] == ["SENT"]
     assert sandbox.core.sent[-1]["to"] == "someone@example.org" and sandbox.core.sent[-1]["status"] == "no-route"
+
+
+@pytest.mark.parametrize("reason, status, state, words", [
+    ("failedPrecondition", 400, "FAILED_PRECONDITION", "Precondition check failed."),
+    ("userRateLimitExceeded", 403, "PERMISSION_DENIED", "Quota exceeded for quota metric"),
+    ("backendError", 500, "UNKNOWN", "Backend Error")])
+def test_a_fault_by_reason_answers_googles_body_for_it(sandbox, gmail, reason, status, state, words):
+    _call(sandbox.url + "/_sandbox/faults", {"method": "messages.list", "reason": reason, "times": 1})
+    with pytest.raises(HttpError) as caught:
+        gmail.users().messages().list(userId="me").execute()
+    error = json.loads(caught.value.content)["error"]
+    assert (caught.value.resp.status, error["status"], error["errors"][0]["reason"]) == (status, state, reason)
+    assert words in error["message"] and "retry-after" not in caught.value.resp, "no retry hint"
+    gmail.users().messages().list(userId="me").execute()
+
+
+def test_batch_parts_obey_a_fault_by_reason_and_an_unknown_reason_is_refused(sandbox, gmail):
+    first = {"id": sandbox.core.deliver(SUPPORT, mail())}
+    _call(sandbox.url + "/_sandbox/faults", {"method": "messages.get", "reason": "failedPrecondition", "times": 1})
+    from googleapiclient.http import BatchHttpRequest
+    answers = {}
+    gmail.users().getProfile(userId="me").execute()   # a batch refreshing by itself leaks a socket
+    batch = BatchHttpRequest(callback=lambda rid, response, exc: answers.update({rid: exc}),
+                             batch_uri=sandbox.url + "/batch/gmail/v1")
+    for rid in ("a", "b"):
+        batch.add(gmail.users().messages().get(userId="me", id=first["id"], format="raw"), request_id=rid)
+    batch.execute()
+    assert answers["a"].resp.status == 400 and answers["b"] is None
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        _call(sandbox.url + "/_sandbox/faults", {"method": "messages.get", "reason": "moodSwing"})
+    assert caught.value.code == 400
+    caught.value.close()

@@ -283,3 +283,46 @@ def test_mail_the_search_index_had_not_seen_at_backfill_is_caught_up_next_pass(r
 
     assert report.mode == "incremental" and report.imported == 1
     assert sync(runtime).imported == 0
+
+
+def test_gmails_transient_precondition_answer_is_retried_and_never_suspends_mail(runtime, sandbox):
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    connect(runtime, sandbox, SUPPORT)
+    # Real Gmail's 400 "Precondition check failed." that a retry gets past (googleapis issue trackers).
+    control(sandbox, "faults", {"method": "messages.get", "reason": "failedPrecondition", "times": 2})
+
+    report = sync(runtime)
+
+    assert report.ok, report.error
+    assert len(_tickets(runtime)) == 1 and _suspended(runtime) == []
+
+
+def test_a_precondition_answer_that_lasts_keeps_the_cursor_and_the_mail(runtime, sandbox):
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    connect(runtime, sandbox, SUPPORT)
+    control(sandbox, "faults", {"method": "messages.get", "reason": "failedPrecondition", "rate": 1.0})
+
+    report = sync(runtime)
+
+    assert not report.ok and "Precondition check failed" in report.error
+    assert _suspended(runtime) == [], "not suspended on Gmail's first answers"
+    with session_scope(runtime.engine) as session:
+        assert get_inbox(session, SUPPORT).history_id is None, "the cursor waits for the mail"
+    control(sandbox, "faults", method="DELETE")
+    assert sync(runtime).imported == 1 and len(_tickets(runtime)) == 1
+
+
+def test_one_read_in_five_refused_for_a_precondition_and_one_in_ten_for_quota_loses_nothing(runtime, sandbox):
+    for n in range(1, 31):
+        sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, n).replace(
+            b"Subject: ", f"Subject: [{n}] ".encode(), 1))
+    connect(runtime, sandbox, SUPPORT)
+    control(sandbox, "faults", {"method": "messages.get", "reason": "failedPrecondition", "rate": 0.2})
+    # Google's per-user quota as a 403 with no retry time at all.
+    control(sandbox, "faults", {"method": "messages.get", "reason": "userRateLimitExceeded", "rate": 0.1})
+    for _ in range(10):                 # a pass that still met a fault leaves the rest to the next one
+        if sync(runtime).ok:
+            break
+    assert len(_tickets(runtime)) == 30 and _suspended(runtime) == []
+    control(sandbox, "faults", method="DELETE")
+    assert sync(runtime).imported == 0, "nothing twice"
