@@ -82,7 +82,8 @@ def measure(database_url: str, mails: list[bytes], attachments_dir: Path, reader
     started = time.perf_counter()
     for start in range(0, len(messages), FETCH_CHUNK):
         t0 = time.perf_counter()
-        raw_ids = store_fetched(engine, inbox_id, messages[start:start + FETCH_CHUNK], {}, ticketing.now())
+        chunk = messages[start:start + FETCH_CHUNK]
+        raw_ids, _ = store_fetched(engine, inbox_id, chunk, [m.id for m in chunk], {}, ticketing.now())
         store_share = (time.perf_counter() - t0) / max(1, len(raw_ids))
         t1 = time.perf_counter()
         for outcome in ticket_stored_mails(ticketing, raw_ids):

@@ -13,6 +13,7 @@ from connector.gmail.port import (AuthRevoked, GmailError, GmailGateway, Insuffi
 from connector.mail.outcome import OutcomeCounts
 from connector.settings import Settings
 from connector.store.db import session_scope
+from connector.store.fetch_failures import forget_failures, record_failures
 from connector.store.models import RawMail
 from connector.store.raw import store_fetched_batch
 from connector.ticketing.ticket_mail import Ticketing, ticket_stored_mails
@@ -68,7 +69,7 @@ def import_ids(gateway: GmailGateway, ticketing: Ticketing, settings: Settings, 
     stored_before = _stored_gmail_ids(engine, inbox_id, ids)
     new_ids = [i for i in ids if i not in stored_before]
     to_label = set(stored_before)
-    imported = 0
+    imported, not_yet = 0, {}
     for start in range(0, len(new_ids), FETCH_CHUNK):
         if start and should_stop is not None and should_stop():
             label_imported(gateway, settings, to_label)
@@ -76,37 +77,45 @@ def import_ids(gateway: GmailGateway, ticketing: Ticketing, settings: Settings, 
         chunk = new_ids[start:start + FETCH_CHUNK]
         result = gateway.fetch_raw(chunk)
         wanted = [result.messages[i] for i in chunk if i in result.messages and _belongs_in_helpdesk(result.messages[i])]
-        refused = {i: e for i, e in result.failed.items() if not isinstance(e, RETRY_LATER)}
+        refused = {i: e for i, e in result.failed.items() if not isinstance(e, NOT_THIS_MESSAGE)}
         # Write before act: the chunk's bytes are committed before any of it is read.
-        raw_ids = store_fetched(engine, inbox_id, wanted, refused, ticketing.now())
+        raw_ids, waiting = store_fetched(engine, inbox_id, wanted, result.messages, refused, ticketing.now())
+        not_yet.update(waiting)
         for outcome in ticket_stored_mails(ticketing, raw_ids):
             outcomes.add(outcome)
         to_label.update(m.id for m in wanted)
         imported += len(wanted)
         if progress:
             progress(min(start + FETCH_CHUNK, len(new_ids)), len(new_ids))
-        blocking = [e for e in result.failed.values() if isinstance(e, RETRY_LATER)]
+        blocking = [e for e in result.failed.values() if isinstance(e, NOT_THIS_MESSAGE)]
         if blocking:
-            # The cursor must not pass a message we could not fetch yet; the next pass retries it.
-            raise blocking[0]
+            raise blocking[0]       # quota or consent: every further call would fail the same way
     label_imported(gateway, settings, to_label)
+    if not_yet:
+        # The cursor must not pass a message Gmail did not return yet; the next pass asks again.
+        first = next(iter(not_yet.values()))
+        raise TransientError(f"Gmail did not return {len(not_yet)} message(s) yet (asked again next pass): {first}")
     return imported
 
 
-# Errors that say "not now" (or "not without consent"), as opposed to "never, for this message".
-RETRY_LATER = (RateLimited, TransientError, AuthRevoked, InsufficientScope)
+# Errors that are no message's fault: wait (quota) or ask for consent; the message is not counted.
+NOT_THIS_MESSAGE = (RateLimited, AuthRevoked, InsufficientScope)
 
 
-def store_fetched(engine: Engine, inbox_id: int, messages: Sequence[RawMessage], refused: dict[str, GmailError],
-                  when: datetime) -> list[int]:
-    """Store the fetched messages, and a bytes-less row for each message Gmail will never return (it
-    is then held back visibly and the cursor may pass it). Returns the new rows' ids in order."""
+def store_fetched(engine: Engine, inbox_id: int, messages: Sequence[RawMessage], fetched: Iterable[str],
+                  refused: dict[str, GmailError], when: datetime) -> tuple[list[int], dict[str, str]]:
+    """Store the fetched messages, count the refusals, and store a bytes-less row (held back visibly,
+    recoverable, the cursor may pass it) for each message refused repeatedly over an hour
+    (store/fetch_failures.py). Returns the new rows' ids in order, and the refusals still counted."""
     batch = [{"gmail_id": m.id, "thread_id": m.thread_id, "label_ids": m.label_ids,
               "internal_date": m.internal_date_ms, "raw": m.raw} for m in messages]
-    batch += [{"gmail_id": gmail_id, "raw": b"", "error": f"Gmail refused to return message {gmail_id}: {error}"}
-              for gmail_id, error in refused.items()]
     with session_scope(engine) as session:
-        return store_fetched_batch(session, inbox_id, batch, when)
+        forget_failures(session, inbox_id, fetched)
+        given_up = record_failures(session, inbox_id, {i: str(e) for i, e in refused.items()}, when)
+        batch += [{"gmail_id": g.gmail_id, "raw": b"", "error": g.reason} for g in given_up]
+        gone = {g.gmail_id for g in given_up}
+        return (store_fetched_batch(session, inbox_id, batch, when),
+                {i: str(e) for i, e in refused.items() if i not in gone})
 
 
 def _belongs_in_helpdesk(message: RawMessage) -> bool:

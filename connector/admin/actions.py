@@ -72,10 +72,18 @@ def list_suspended(request: Request, state: Literal["suspended", "recovered", "d
         return suspended_rows(session, state)
 
 
-@router.post("/suspended/{suspended_id}/recover", response_model=SuspendedAction, responses=_NOT_FOUND)
+@router.post("/suspended/{suspended_id}/recover", response_model=SuspendedAction,
+             responses={**_NOT_FOUND, 409: {"description": "Gmail still refuses to return the held-back message"}})
 def recover(suspended_id: RowId, request: Request) -> Response:
     """Release held-back mail: it becomes a ticket (or a comment) with the hold-back rules bypassed."""
-    outcome = recover_suspended_mail(request.app.state.runtime.ticketing, suspended_id)
+    from jobs.refetch_held_back import StillRefused, refetch_held_back
+
+    runtime = request.app.state.runtime
+    try:
+        refetch_held_back(runtime, suspended_id)
+    except StillRefused as exc:
+        raise HTTPException(409, f"still held back: {exc}") from None
+    outcome = recover_suspended_mail(runtime.ticketing, suspended_id)
     if outcome is None:
         raise HTTPException(404, "no held-back mail with this id (or it was already recovered or deleted)")
     return done(request, SuspendedAction(id=suspended_id, state="recovered", outcome=outcome.text))

@@ -90,9 +90,14 @@ def _suspended_line(r: dict) -> str:
 
 def _suspended_recover(args, settings) -> int:
     # Held-back mail is exactly the mail anyone could have crafted: read it within the daemon's budget.
+    from jobs.refetch_held_back import StillRefused, refetch_held_back
+
     runtime = bootstrap(settings, isolated_reading=True)
     try:
+        refetch_held_back(runtime, args.id)
         outcome = recover_suspended_mail(runtime.ticketing, args.id)
+    except StillRefused as exc:
+        raise CommandError(f"suspended mail {args.id} stays held back: {exc}") from None
     finally:
         runtime.close()
     if outcome is None:

@@ -117,3 +117,4 @@ from connector.store.outbound_models import OutgoingMail  # noqa: E402,F401  (ou
 from connector.store import lease_models  # noqa: E402,F401  (inbox_leases, daemons; issue 8)
 from connector.store import dns_models  # noqa: E402,F401  (dns_checks: DNS health per domain, issue 7)
 from connector.store import helpdesk_models  # noqa: E402,F401  (helpdesk outbox; issue 12)
+from connector.store import fetch_failure_models  # noqa: E402,F401  (fetch_failures: reads Gmail refused; issue 16)

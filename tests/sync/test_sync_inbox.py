@@ -245,19 +245,35 @@ def test_mail_a_gmail_filter_archived_on_arrival_is_not_a_request(runtime, sandb
     assert report.ok and report.imported == 0 and _tickets(runtime) == []
 
 
-def test_a_message_gmail_refuses_for_good_is_suspended_and_does_not_block_the_inbox(runtime, sandbox):
+def test_a_message_gmail_keeps_refusing_is_held_back_only_after_an_hour_and_recovered_later(runtime, sandbox):
+    from datetime import timedelta
+
+    from connector.store.fetch_failure_models import FetchFailure
+    from connector.ticketing.ticket_mail import recover_suspended_mail
+    from jobs.refetch_held_back import refetch_held_back
     sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
     connect(runtime, sandbox, SUPPORT)
-    control(sandbox, "faults", {"method": "messages.get", "status": 400, "times": 1})
-    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 2))
+    control(sandbox, "faults", {"method": "messages.get", "status": 400, "rate": 1.0})
+    for _ in range(3):
+        report = sync(runtime)
+        assert not report.ok and _suspended(runtime) == [], "never held back on Gmail's first answers"
+    with session_scope(runtime.engine) as session:
+        [failure] = session.exec(select(FetchFailure)).all()
+        assert failure.attempts == 3
+        failure.first_failed_at -= timedelta(hours=2)      # as if the first refusal were two hours old
+        session.add(failure)
 
     report = sync(runtime)
 
     assert report.ok, report.error
-    assert report.outcomes.created == 1 and report.outcomes.suspended == 1
     held = _suspended(runtime)
-    assert [h["kind"] for h in held] == ["error"] and "Gmail refused to return message" in held[0]["reason"]
-    assert sync(runtime).imported == 0
+    assert [h["kind"] for h in held] == ["error"] and "4 times over 2.0 h" in held[0]["reason"]
+    control(sandbox, "faults", method="DELETE")
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 2))
+    assert sync(runtime).outcomes.created == 1, "the inbox goes on"
+    assert refetch_held_back(runtime, held[0]["id"]) is True
+    assert "created" in recover_suspended_mail(runtime.ticketing, held[0]["id"]).text
+    assert len(_tickets(runtime)) == 2
 
 
 def test_mail_the_search_index_had_not_seen_at_backfill_is_caught_up_next_pass(runtime, sandbox):
