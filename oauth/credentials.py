@@ -63,6 +63,11 @@ _REAUTH_TEXT = {
 }
 
 
+def refresh_error_code(exc: auth_exceptions.RefreshError) -> str:
+    """The token endpoint's error code (invalid_grant, unauthorized_client, ...), or ""."""
+    return _error_code(exc)
+
+
 def _error_code(exc: auth_exceptions.RefreshError) -> str:
     # google-auth passes the token endpoint's JSON as the second argument when it has one.
     for arg in exc.args[1:]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable
 
+from google.oauth2 import service_account
 from sqlalchemy.engine import Engine
 
 from connector.gmail.port import AuthRevoked, GmailError, GmailGateway, TransientError
@@ -17,6 +18,7 @@ from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox
 from connector.store.service_accounts import domain_of, service_account_key, stored_credential
 from oauth.credentials import CredentialsError, describe_refresh_error, load_authorized_user
+from oauth.delegation import delegation_failure
 from oauth.service_account import impersonate
 from oauth.vault import open_vault
 
@@ -51,7 +53,10 @@ class GmailAccess:
 
     def gateway_for(self, credentials: Any, address: str | None = None) -> GmailGateway:
         """The Gmail port for any google-auth credentials (also ones not stored yet, during consent)."""
-        return self._build(credentials, address, token_failure)
+        rule = token_failure
+        if isinstance(credentials, service_account.Credentials):
+            rule = delegation_failure(credentials, token_failure)
+        return self._build(credentials, address, rule)
 
     def credentials_for(self, address: str) -> Any:
         """google-auth credentials for a connected inbox: its own sealed grant, or its domain's key."""

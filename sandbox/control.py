@@ -119,6 +119,17 @@ def _confirm(core, request):
     return Response(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
 
+def _delegation(core, request):
+    """POST /_sandbox/delegation {"scopes": [...]}: what the Workspace admin listed for the service
+    account (default: the four of docs/google-setup.md); a token asking for more is refused."""
+    scopes = _body(request).get("scopes")
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise bad_request("delegation needs scopes: a list of scope URLs")
+    with core.lock:
+        core.oauth.delegated_scopes = frozenset(scopes)
+    return json_response(200, {"scopes": sorted(scopes)})
+
+
 _ACTIONS = {
     ("GET", "stats"): _stats,
     ("POST", "faults"): _add_fault,
@@ -131,4 +142,5 @@ _ACTIONS = {
     ("GET", "sent"): _sent,
     ("GET", "forwarded"): _forwarded,
     ("GET", "forwarding/confirm"): _confirm,
+    ("POST", "delegation"): _delegation,
 }

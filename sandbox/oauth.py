@@ -46,6 +46,14 @@ class PendingCode:
     expires_at: float
 
 
+# What a Workspace admin lists for the service account's client id under Admin console > Security >
+# API controls > Manage Domain Wide Delegation (docs/google-setup.md, step 4). Google refuses a token
+# with unauthorized_client when any requested scope is not listed ("Perform Google Workspace
+# domain-wide delegation of authority", developers.google.com/identity/protocols/oauth2/service-account).
+DEFAULT_DELEGATED_SCOPES = frozenset(f"https://www.googleapis.com/auth/{name}" for name in (
+    "gmail.modify", "gmail.send", "gmail.settings.basic", "gmail.settings.sharing"))
+
+
 class OAuthServer:
     def __init__(self, delegable, clock=time.time) -> None:
         """`delegable(address)` says whether domain-wide delegation may impersonate that address."""
@@ -56,6 +64,7 @@ class OAuthServer:
         self.token_uri = ""
         self._delegable = delegable
         self._clock = clock
+        self.delegated_scopes = DEFAULT_DELEGATED_SCOPES   # POST /_sandbox/delegation changes it
         self.access: dict[str, AccessGrant] = {}
         self.refresh: dict[str, RefreshGrant] = {}
         self.codes: dict[str, PendingCode] = {}
@@ -128,7 +137,7 @@ class OAuthServer:
             allowed = self._delegable(subject)
             if allowed is None:
                 raise GrantError("invalid_grant", "Invalid email or User ID")
-            if not allowed:
+            if not allowed or not scopes <= self.delegated_scopes:
                 raise GrantError("unauthorized_client", "Client is unauthorized to retrieve access tokens using "
                                  "this method, or client not authorized for any of the scopes requested.", 401)
         return self._access(subject, scopes, service_account=True)

@@ -124,3 +124,33 @@ def test_with_the_sandbox_the_assertion_goes_to_its_token_endpoint(sandbox):
     with requests.Session() as session:
         credentials.refresh(Request(session=session))
     assert sandbox.core.oauth.access[credentials.token].address == FACTURATION
+
+
+def test_a_scope_the_workspace_admin_did_not_list_is_named_on_the_inbox(env, sandbox, capsys):
+    from jobs.sync_inbox import sync_inbox
+    assert cli(env, "auth", "add-service-account", key_file(sandbox), "--domain", "masociete.com") == 0
+    assert cli(env, "inboxes", "add", FACTURATION, "--service-account") == 0
+    # The admin forgot gmail.settings.sharing under Manage Domain Wide Delegation: Google then refuses
+    # every token with unauthorized_client, whichever scope is missing.
+    sandbox.core.oauth.delegated_scopes = frozenset(s for s in scopes.SERVICE_ACCOUNT_SCOPES
+                                                    if not s.endswith("gmail.settings.sharing"))
+    sandbox.core.oauth.expire_access()
+    runtime = runtime_of(env, sandbox)
+    report = sync_inbox(runtime, FACTURATION)
+    assert not report.ok
+    with session_scope(runtime.engine) as session:
+        inbox = get_inbox(session, FACTURATION)
+        assert inbox.state == "needs_reauth"
+        assert "must add https://www.googleapis.com/auth/gmail.settings.sharing" in inbox.last_error
+        assert "gmail.modify" not in inbox.last_error.split("must add", 1)[1].split(" to its")[0]
+
+
+def test_the_sandbox_takes_the_admins_delegation_list_and_refuses_a_token_beyond_it(sandbox):
+    answer = requests.post(f"{sandbox.url}/_sandbox/delegation", timeout=5,
+                           json={"scopes": ["https://www.googleapis.com/auth/gmail.modify"]})
+    assert answer.json() == {"scopes": ["https://www.googleapis.com/auth/gmail.modify"]}
+    info = json.loads(Path(key_file(sandbox)).read_text())
+    modify = impersonate(info, SUPPORT, sandbox.url + "/token").with_scopes([scopes.MODIFY])
+    modify.refresh(Request())
+    with pytest.raises(Exception, match="unauthorized_client"):
+        impersonate(info, SUPPORT, sandbox.url + "/token").refresh(Request())
