@@ -12,7 +12,11 @@ from sandbox.errors import rate_limited
 LEGACY_UNITS = GMAIL_UNITS
 TIERS = {
     "legacy": (15_000, LEGACY_UNITS),
-    "2026": (6_000, {**LEGACY_UNITS, "messages.get": 20}),
+    # Google's May 2026 limits for new Cloud projects: 6,000 units per user per minute, and reading
+    # bodies costs more (developers.google.com/workspace/gmail/api/reference/quota, "As of May 1, 2026";
+    # the per-method figures messages.get 20 and threads.get 40 as tabulated in
+    # developer.nylas.com/docs/cookbook/email/gmail-api-quotas/).
+    "2026": (6_000, {**LEGACY_UNITS, "messages.get": 20, "threads.get": 40}),
     "off": (15_000, LEGACY_UNITS),
 }
 WINDOW_SECONDS = 60.0

@@ -1,10 +1,8 @@
 """Fixtures: a fresh sandbox per test, real Google clients against it, and a local SMTP sink."""
 from __future__ import annotations
 
-import base64
 import json
 import socket
-from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -13,28 +11,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 
 from sandbox.server import SandboxServer
-
-SUPPORT = "support@masociete.com"
-ALICE = "alice@gmail.com"
-HELPDESK_DOMAIN = "helpdesk.example.com"
-
-
-def mail(subject="Printer broken", sender="bob@example.com", to=SUPPORT, body="It jams.", msgid=None,
-         in_reply_to=None, **headers) -> bytes:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
-    if msgid:
-        msg["Message-ID"] = msgid
-    if in_reply_to:
-        msg["In-Reply-To"] = msg["References"] = in_reply_to
-    for name, value in headers.items():
-        msg[name.replace("_", "-")] = value
-    msg.set_content(body)
-    return msg.as_bytes()
-
-
-def b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode()
+from sandbox_world import ALICE, HELPDESK_DOMAIN, SUPPORT
 
 
 class SmtpSink:

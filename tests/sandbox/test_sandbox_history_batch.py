@@ -8,7 +8,7 @@ import pytest
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
-from conftest import SUPPORT, mail
+from sandbox_world import SUPPORT, mail
 
 
 def _post(url: str, payload: dict) -> dict:

@@ -6,7 +6,7 @@ import base64
 import pytest
 from googleapiclient.errors import HttpError
 
-from conftest import ALICE, SUPPORT, b64, mail
+from sandbox_world import ALICE, SUPPORT, b64, mail
 from sandbox.seed import sample_mail
 
 

@@ -12,7 +12,7 @@ from google.auth.exceptions import RefreshError
 from google_auth_oauthlib.flow import Flow
 from googleapiclient.errors import HttpError
 
-from conftest import SUPPORT, mail
+from sandbox_world import SUPPORT, mail
 
 READONLY = "https://www.googleapis.com/auth/gmail.readonly"
 METADATA = "https://www.googleapis.com/auth/gmail.metadata"

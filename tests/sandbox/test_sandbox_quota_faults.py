@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from googleapiclient.errors import HttpError
 
-from conftest import SUPPORT, b64, mail
+from sandbox_world import SUPPORT, b64, mail
 from sandbox.quota import QuotaMeter
 
 
@@ -37,6 +37,11 @@ def test_tiers_price_messages_get_differently_and_off_still_counts():
     for _ in range(4):
         meter.charge("a@b.c", "messages.send", units=10_000)
     assert meter.totals["a@b.c"] == 40_000 and meter.last_minute("a@b.c") == 40_000
+
+
+def test_2026_tier_prices_a_whole_thread_at_40_units_and_legacy_keeps_10():
+    assert QuotaMeter("2026").cost("threads.get") == 40
+    assert QuotaMeter("legacy").cost("threads.get") == 10
 
 
 def test_sliding_window_frees_units_after_a_minute():

@@ -7,7 +7,7 @@ import re
 import jsonschema
 import pytest
 
-from conftest import HELPDESK_DOMAIN, SUPPORT, b64, mail
+from sandbox_world import HELPDESK_DOMAIN, SUPPORT, b64, mail
 from sandbox import routes
 from sandbox.seed import KINDS, sample_mail
 

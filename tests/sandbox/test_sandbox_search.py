@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import mail
+from sandbox_world import mail
 from sandbox import search
 from sandbox.core import Sandbox
 from sandbox.errors import ApiError

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 from googleapiclient.errors import HttpError
 
-from conftest import ALICE, HELPDESK_DOMAIN, SUPPORT, mail
+from sandbox_world import ALICE, HELPDESK_DOMAIN, SUPPORT, mail
 
 SHARING = ["https://www.googleapis.com/auth/gmail.settings.sharing",
            "https://www.googleapis.com/auth/gmail.settings.basic"]
