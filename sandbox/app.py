@@ -9,7 +9,7 @@ from email.parser import BytesParser
 from email import policy
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import routes
+from sandbox import partial, routes
 from sandbox.call import Call
 from sandbox.core import Sandbox
 from sandbox.errors import ApiError, bad_request, delegation_denied, insufficient_scope, precondition
@@ -76,6 +76,7 @@ class App:
                            "methodNotAllowed" if known else "notFound")
         try:
             call = self._authorize(request, route, args)
+            mask = partial.requested(call.param("fields"), route.name)
             delay, fault = self.core.faults.check(route.name, call.box.address)
             if delay:
                 time.sleep(delay)
@@ -84,7 +85,8 @@ class App:
             with self.core.lock:
                 self.core.quota.charge(call.box.address, route.name)
                 result = route.handler(call)
-            response = Response(204) if result is None else json_response(200, result)
+            # The one place partial responses are cut; errors below never reach it.
+            response = Response(204) if result is None else json_response(200, partial.apply(result, mask))
         except ApiError as exc:
             response = error_response(exc)
         for observe in self.observers:

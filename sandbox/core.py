@@ -4,10 +4,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
 
-from sandbox import forwarding, mime
+from sandbox import forwarding, mime, outgoing
 from sandbox.errors import not_found, rate_limited
 from sandbox.faults import FaultInjector
 from sandbox.mailbox import Mailbox, StoredMessage
@@ -123,13 +122,13 @@ class Sandbox:
         with self.lock:
             box = self.mailbox(address)
             self._check_send_cap(box)
-            parsed = mime.parse(raw)
-            raw = _complete_headers(raw, parsed, box.address)
+            raw = outgoing.complete_headers(raw, box.address)
+            raw = outgoing.hold_from_to_send_as(raw, self.settings[box.address].send_as())
             parsed = mime.parse(raw)
             recipients = list(dict.fromkeys(mime.addresses(parsed, "To", "Cc", "Bcc")))
             labels = ["SENT"] + (["INBOX"] if box.address in recipients else [])
             msg = box.add(raw, labels, thread_hint=thread_id)
-            public = _without_bcc(raw)
+            public = outgoing.without_bcc(raw)
             outbox = [Outgoing("sent", box.address, rcpt, public, {"id": msg.id, "threadId": msg.thread_id,
                                                                     "mailbox": box.address})
                       for rcpt in recipients if rcpt != box.address]
@@ -185,31 +184,3 @@ class Sandbox:
                             "calls": dict(self.quota.calls.get(addr, {})), "messages": len(box.messages),
                             "history_id": str(box.history_id)} for addr, box in self.boxes.items()}
             return {"tier": self.quota.tier, "mailboxes": boxes}
-
-
-def _complete_headers(raw: bytes, parsed, sender: str) -> bytes:
-    """Gmail fills in From, Date and Message-ID when the client left them out."""
-    extra = ""
-    if not parsed.get("From"):
-        extra += f"From: {sender}\r\n"
-    if not parsed.get("Date"):
-        extra += f"Date: {format_datetime(datetime.now(timezone.utc))}\r\n"
-    if not parsed.get("Message-ID"):
-        extra += f"Message-ID: {make_msgid(domain='mail.gmail.com')}\r\n"
-    return extra.encode() + raw
-
-
-def _without_bcc(raw: bytes) -> bytes:
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, body = raw.partition(b"\n\n")
-    lines, skipping = [], False
-    for line in head.splitlines(keepends=True):
-        if line[:1] in (b" ", b"\t"):
-            if not skipping:
-                lines.append(line)
-            continue
-        skipping = line.lower().startswith(b"bcc:")
-        if not skipping:
-            lines.append(line)
-    return b"".join(lines) + sep + body

@@ -39,6 +39,10 @@ def precondition(message: str = "Precondition check failed.") -> ApiError:
     return ApiError(400, message, "failedPrecondition", "FAILED_PRECONDITION")
 
 
+def internal_error() -> ApiError:
+    return ApiError(500, "Internal error encountered.", "backendError")
+
+
 def unauthenticated() -> ApiError:
     # Google's wording for a missing, unknown or expired bearer token; google-auth refreshes on it.
     return ApiError(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 
 from sandbox import mime, search
-from sandbox.errors import ApiError, invalid, not_found, precondition
+from sandbox.errors import ApiError, internal_error, invalid, not_found, precondition
 from sandbox.labels import LabelSet
 from sandbox.mailbox import Mailbox, StoredMessage
 
@@ -21,6 +21,7 @@ class MailSettings:
         self.confirmations: dict[str, str] = {}          # confirmation token -> forwarding email
         self.filters: dict[str, dict] = {}
         self.auto_forwarding: dict = {"enabled": False}
+        self.aliases: list[dict] = []                    # send-as addresses beside the primary one
 
     # ---- forwarding addresses ----------------------------------------------------------------
     def forwarding_json(self, email: str) -> dict:
@@ -64,11 +65,17 @@ class MailSettings:
             raise invalid("Filter doesn't have any criteria")
         if not action:
             raise invalid("Filter doesn't have any actions")
-        if len(self.filters) >= MAX_FILTERS:
-            raise precondition("Too many filters")
         labels.require(action.get("addLabelIds", []) + action.get("removeLabelIds", []))
         if "forward" in action:
             self._require_accepted(action["forward"])
+        # Gmail refuses a filter whose criteria and actions equal an existing one with a 400 "Filter
+        # already exists" (seen by elie222/inbox-zero #1134); another action on the same criteria is fine.
+        if any(_same(rule, criteria, action) for rule in self.filters.values()):
+            raise precondition("Filter already exists")
+        # At the 1,000-filter cap Gmail answers a bare 500, not a validation error: clients learn of the
+        # cap only by counting their filters (elie222/inbox-zero #1192).
+        if len(self.filters) >= MAX_FILTERS:
+            raise internal_error()
         rule = {"id": "ANe1Bm" + secrets.token_hex(8), "criteria": criteria, "action": action}
         self.filters[rule["id"]] = rule
         return rule
@@ -97,8 +104,22 @@ class MailSettings:
         return self.auto_forwarding
 
     def send_as(self) -> list[dict]:
-        return [{"sendAsEmail": self.address, "displayName": "", "replyToAddress": "", "signature": "",
-                 "isPrimary": True, "isDefault": True}]
+        primary = {"sendAsEmail": self.address, "displayName": "", "replyToAddress": "", "signature": "",
+                   "isPrimary": True, "isDefault": True}
+        return [primary] + [dict(alias) for alias in self.aliases]
+
+    def add_send_as(self, email: str, display_name: str = "") -> dict:
+        """A verified "Send mail as" alias, as an administrator would add it (tests set these up)."""
+        alias = {"sendAsEmail": email.lower(), "displayName": display_name, "replyToAddress": "", "signature": "",
+                 "isPrimary": False, "isDefault": False, "treatAsAlias": True, "verificationStatus": "accepted"}
+        self.aliases.append(alias)
+        return dict(alias)
+
+
+def _same(rule: dict, criteria: dict, action: dict) -> bool:
+    def canonical(part: dict) -> dict:
+        return {k: sorted(v) if isinstance(v, list) else v for k, v in part.items()}
+    return canonical(rule["criteria"]) == canonical(criteria) and canonical(rule["action"]) == canonical(action)
 
 
 def filter_matches(rule: dict, msg: StoredMessage, box: Mailbox) -> bool:
@@ -108,7 +129,10 @@ def filter_matches(rule: dict, msg: StoredMessage, box: Mailbox) -> bool:
     if "from" in criteria:
         checks.append(criteria["from"].lower() in mime.first_header(parsed, "From").lower())
     if "to" in criteria:
-        to = " ".join(mime.first_header(parsed, h) for h in ("To", "Cc", "Delivered-To")).lower()
+        # FilterCriteria.to "Includes recipients in the to, cc, and bcc header fields" (Gmail API reference,
+        # users.settings.filters; the same text is in the discovery document): never Delivered-To, so mail
+        # reaching the mailbox through a list or a hidden Bcc does not match.
+        to = " ".join(mime.first_header(parsed, h) for h in ("To", "Cc", "Bcc")).lower()
         checks.append(criteria["to"].lower() in to)
     if "subject" in criteria:
         checks.append(criteria["subject"].lower() in mime.decoded_subject(parsed).lower())

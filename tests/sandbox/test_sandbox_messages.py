@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+from email import message_from_bytes
 
 import pytest
 from googleapiclient.errors import HttpError
@@ -145,3 +146,19 @@ def test_profile_and_user_id_must_be_the_tokens_user(gmail):
     with pytest.raises(HttpError) as caught:
         gmail.users().getProfile(userId=ALICE).execute()
     assert caught.value.resp.status == 403
+
+
+def _sent_from(sandbox, gmail, sender: str) -> tuple[str, str]:
+    """Send as `sender`; the From of the relayed copy and of the copy kept in Sent."""
+    sent = gmail.users().messages().send(userId="me", body={"raw": b64(mail(sender=sender, to="x@example.org"))}
+                                         ).execute()
+    relayed = base64.urlsafe_b64decode(sandbox.core.sent[-1]["raw"] + "==")
+    kept = gmail.users().messages().get(userId="me", id=sent["id"], format="metadata",
+                                        metadataHeaders=["From"]).execute()["payload"]["headers"]
+    return message_from_bytes(relayed)["From"], kept[0]["value"]
+
+
+def test_a_from_that_is_no_send_as_address_is_rewritten_to_the_primary_one(sandbox, gmail):
+    assert _sent_from(sandbox, gmail, "Boss <ceo@elsewhere.example>") == (f"Boss <{SUPPORT}>",) * 2
+    sandbox.core.settings[SUPPORT].add_send_as("team@masociete.com", "Team")
+    assert _sent_from(sandbox, gmail, "Team <TEAM@masociete.com>") == ("Team <TEAM@masociete.com>",) * 2

@@ -112,3 +112,37 @@ def test_send_as_lists_the_primary_address(gmail):
     listed = gmail.users().settings().sendAs().list(userId="me").execute()["sendAs"]
     assert listed[0]["sendAsEmail"] == SUPPORT and listed[0]["isPrimary"] is True
     assert gmail.users().settings().sendAs().get(userId="me", sendAsEmail=SUPPORT).execute() == listed[0]
+
+
+def test_an_identical_second_filter_is_refused_but_another_action_is_a_new_filter(gmail):
+    filters = gmail.users().settings().filters()
+    body = {"criteria": {"from": "noisy@example.com"}, "action": {"removeLabelIds": ["INBOX"]}}
+    first = filters.create(userId="me", body=body).execute()
+    with pytest.raises(HttpError) as caught:
+        filters.create(userId="me", body=body).execute()
+    assert caught.value.resp.status == 400 and caught.value.reason == "Filter already exists"
+    other = filters.create(userId="me", body={**body, "action": {"addLabelIds": ["STARRED"]}}).execute()
+    assert [f["id"] for f in filters.list(userId="me").execute()["filter"]] == [first["id"], other["id"]]
+
+
+def test_a_filter_beyond_the_thousand_filter_cap_is_a_500(sandbox, gmail):
+    box = sandbox.core.mailbox(SUPPORT)
+    for n in range(1000):
+        sandbox.core.settings[SUPPORT].create_filter(
+            {"criteria": {"from": f"sender{n}@example.com"}, "action": {"removeLabelIds": ["INBOX"]}}, box.labels)
+    with pytest.raises(HttpError) as caught:
+        gmail.users().settings().filters().create(userId="me", body={
+            "criteria": {"from": "one-more@example.com"}, "action": {"removeLabelIds": ["INBOX"]}}).execute()
+    assert caught.value.resp.status == 500
+    assert caught.value.error_details[0]["reason"] == "backendError"
+
+
+def test_filter_to_criterion_reads_to_cc_and_bcc_never_delivered_to(sandbox, gmail):
+    gmail.users().settings().filters().create(userId="me", body={
+        "criteria": {"to": "support@"}, "action": {"addLabelIds": ["STARRED"]}}).execute()
+    labels = lambda mid: sandbox.core.mailbox(SUPPORT).messages[mid].labels  # noqa: E731
+    copied = sandbox.core.deliver(SUPPORT, mail(to="team@example.com", Cc=SUPPORT))
+    blind = sandbox.core.deliver(SUPPORT, mail(to="team@example.com", Bcc=SUPPORT))
+    envelope_only = sandbox.core.deliver(SUPPORT, mail(to="team@example.com"))   # a list or a hidden Bcc
+    assert "STARRED" in labels(copied) and "STARRED" in labels(blind)
+    assert "STARRED" not in labels(envelope_only)
