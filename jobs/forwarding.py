@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Callable
 
 from connector.forwarding import states
-from connector.forwarding.criteria import filter_action, filter_criteria, guided_steps, is_our_filter
+from connector.forwarding.criteria import (filter_action, filter_criteria, guided_steps, is_our_filter,
+                                           legacy_criteria)
 from connector.forwarding.verification import new_token, verification_mail
 from connector.gmail.port import ForwardingNotPermitted, GmailGateway, NotFound
 from connector.store.addresses import get_external, list_addresses, touch
@@ -98,9 +99,18 @@ def converge(runtime: Collaborators, gateway: GmailGateway, row: ExternalAddress
 def _find_filter(gateway: GmailGateway, row: ExternalAddress, wanted: dict, repair: bool) -> str | None:
     """Our filter among Gmail's; with `repair`, a stored filter with outdated criteria is removed."""
     found = None
+    legacy = legacy_criteria(row.external_address) if not row.criteria else None
     for rule in gateway.filters():
         if is_our_filter(rule.criteria, rule.action, wanted, row.support_address):
             found = found or rule.id
+        elif legacy and is_our_filter(rule.criteria, rule.action, legacy, row.support_address):
+            if not repair:
+                found = found or rule.id       # still forwards; `forwarding setup` again replaces it
+                continue
+            try:
+                gateway.delete_filter(rule.id)     # the to: filter missed mail forwarded or Bcc'd to the address
+            except NotFound:
+                pass
         elif repair and rule.id == row.filter_id:
             try:
                 gateway.delete_filter(rule.id)     # criteria changed by `setup --criteria`

@@ -27,7 +27,7 @@ def register(sub) -> None:
     how.add_argument("--guided", dest="method", action="store_const", const="guided",
                      help="consumer Gmail: print the steps to add it in Gmail's settings, then watch")
     setup.add_argument("--criteria", metavar="QUERY",
-                       help="Gmail search for the mail to forward (default: to:EXTERNAL)")
+                       help="Gmail search for the mail to forward (default: deliveredto:EXTERNAL)")
     setup.add_argument("--disposition", choices=DISPOSITIONS, help="what happens to the Gmail copy")
     setup.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                        help="keep watching this long for the confirmation and acceptance")

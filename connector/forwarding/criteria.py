@@ -7,8 +7,17 @@ _DISPOSITION_LABELS = {"leaveInInbox": [], "archive": ["INBOX"], "markRead": ["U
 
 
 def filter_criteria(external: str, query: str = "") -> dict:
-    """Mail to the external address by default; a Gmail search query when one is given."""
-    return {"query": query.strip()} if query.strip() else {"to": external.lower()}
+    """Mail delivered to the external address by default; a Gmail search query when one is given.
+
+    Not the `to` criterion: Gmail's matches the To, Cc and Bcc headers only (FilterCriteria.to in the
+    API reference), so mail forwarded to the address by another mailbox, or reaching it by Bcc or
+    through a list, would never be forwarded. `deliveredto:` matches the envelope recipient."""
+    return {"query": query.strip() or f"deliveredto:{external.lower()}"}
+
+
+def legacy_criteria(external: str) -> dict:
+    """What versions before the deliveredto: query created: recognised, and replaced on repair."""
+    return {"to": external.lower()}
 
 
 def filter_action(support: str, disposition: str = "leaveInInbox") -> dict:

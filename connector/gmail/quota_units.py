@@ -1,7 +1,7 @@
 """Google's published per-user quota units per Gmail API method (Gmail API reference, "Usage limits").
 
 One table for the whole project: the connector counts what it spends with it, and the sandbox
-charges with it (the sandbox's 2026 tier only raises messages.get).
+charges with it (the sandbox's 2026 tier raises messages.get and threads.get).
 """
 from __future__ import annotations
 

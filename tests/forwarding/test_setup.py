@@ -31,7 +31,8 @@ def test_service_account_setup_waits_for_confirmation_then_creates_the_filter_on
     world.click_confirmation_link(FACTURATION)
     assert check_forwarding(world.runtime) == {FACTURATION: states.ACTIVE}
     [rule] = world.filters(FACTURATION)
-    assert rule["action"] == {"forward": support_of(FACTURATION)} and rule["criteria"] == {"to": FACTURATION}
+    assert rule["action"] == {"forward": support_of(FACTURATION)}
+    assert rule["criteria"] == {"query": f"deliveredto:{FACTURATION}"}
 
     again = ensure_forwarding(world.runtime, FACTURATION)
     assert (again.state, again.created_address, again.created_filter) == (states.ACTIVE, False, False)
@@ -130,3 +131,22 @@ def test_setup_needs_a_mapped_and_connected_address(world):
     world.map(FACTURATION)
     with pytest.raises(SetupError, match="connected inbox"):
         ensure_forwarding(world.runtime, FACTURATION)
+
+
+def test_a_to_filter_made_by_an_older_version_keeps_forwarding_and_setup_replaces_it(world):
+    """Before the deliveredto: query the filter was {"to": external}, which Gmail matches on To/Cc/Bcc only."""
+    world.map(FACTURATION)
+    world.connect(FACTURATION, "Billing", service_account=True)
+    ensure_forwarding(world.runtime, FACTURATION)
+    world.click_confirmation_link(FACTURATION)
+    check_forwarding(world.runtime)
+    settings = world.sandbox.core.settings[FACTURATION]
+    [current] = world.filters(FACTURATION)
+    settings.filters.clear()
+    settings.create_filter({"criteria": {"to": FACTURATION}, "action": {"forward": support_of(FACTURATION)}},
+                           world.sandbox.core.mailbox(FACTURATION).labels)
+    recheck_forwarding_daily(world.runtime)
+    assert world.row(FACTURATION).state == states.ACTIVE
+    assert [r["criteria"] for r in world.filters(FACTURATION)] == [{"to": FACTURATION}], "left alone daily"
+    ensure_forwarding(world.runtime, FACTURATION)
+    assert [r["criteria"] for r in world.filters(FACTURATION)] == [current["criteria"]]

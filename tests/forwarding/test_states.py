@@ -35,7 +35,9 @@ def test_the_reasons_say_what_to_check():
 
 def test_our_filter_is_recognised_by_target_and_criteria():
     wanted = filter_criteria(EXT)
-    assert is_our_filter({"to": EXT}, filter_action(SUP), wanted, SUP)
-    assert not is_our_filter({"to": EXT}, {"forward": "other@x.example"}, wanted, SUP)
+    assert wanted == {"query": f"deliveredto:{EXT}"}      # Gmail's to: reads only To, Cc and Bcc
+    assert is_our_filter({"query": f"deliveredto:{EXT}"}, filter_action(SUP), wanted, SUP)
+    assert not is_our_filter({"query": f"deliveredto:{EXT}"}, {"forward": "other@x.example"}, wanted, SUP)
+    assert not is_our_filter({"to": EXT}, filter_action(SUP), wanted, SUP), "the old to: filter is not it"
     assert not is_our_filter({"query": "x"}, filter_action(SUP), wanted, SUP)
     assert filter_action(SUP, "markRead") == {"forward": SUP, "removeLabelIds": ["UNREAD"]}
