@@ -12,16 +12,16 @@ from datetime import datetime
 from typing import Callable
 
 from connector.forwarding import states
-from connector.forwarding.criteria import (filter_action, filter_criteria, guided_steps, is_our_filter,
-                                           legacy_criteria)
+from connector.forwarding.criteria import filter_action, filter_criteria, guided_steps
 from connector.forwarding.verification import new_token, verification_mail
-from connector.gmail.port import ForwardingNotPermitted, GmailGateway, NotFound
+from connector.gmail.port import ForwardingNotPermitted, GmailGateway
 from connector.store.addresses import get_external, list_addresses, touch
 from connector.store.db import session_scope
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.inboxes import get_inbox, list_inboxes
 from connector.store.types import utcnow
 from connector.collaborators import Collaborators
+from jobs.forwarding_filter import create_filter, find_filter
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 30
@@ -83,40 +83,19 @@ def converge(runtime: Collaborators, gateway: GmailGateway, row: ExternalAddress
     """Read the filters, decide with the state machine, (re)create the filter if it says so, store."""
     wanted = filter_criteria(row.external_address, row.criteria)
     action = filter_action(row.support_address, row.disposition)
-    filter_id = _find_filter(gateway, row, wanted, repair)
+    filter_id = find_filter(gateway, row, wanted, repair)
     plan = states.plan(row.state, status, filter_id is not None, repair=repair,
                        external=row.external_address, support=row.support_address)
-    if plan.create_filter:
-        filter_id = gateway.create_filter(wanted, action).id
     reason = plan.reason if plan.state == states.FAILED else None
+    if plan.create_filter:
+        filter_id, refused = create_filter(gateway, row, wanted, action)
+        if refused:
+            plan, reason = states.Plan(states.FAILED, refused, False), refused
     if plan.state == row.state == states.FAILED and reason is None:
         reason = row.failure_reason           # a failure the check cannot see stays explained
     save(runtime, row.external_address, now, state=plan.state, failure_reason=reason, filter_id=filter_id,
          last_check_at=now, **({"setup_method": method} if method else {}))
     return plan, plan.create_filter
-
-
-def _find_filter(gateway: GmailGateway, row: ExternalAddress, wanted: dict, repair: bool) -> str | None:
-    """Our filter among Gmail's; with `repair`, a stored filter with outdated criteria is removed."""
-    found = None
-    legacy = legacy_criteria(row.external_address) if not row.criteria else None
-    for rule in gateway.filters():
-        if is_our_filter(rule.criteria, rule.action, wanted, row.support_address):
-            found = found or rule.id
-        elif legacy and is_our_filter(rule.criteria, rule.action, legacy, row.support_address):
-            if not repair:
-                found = found or rule.id       # still forwards; `forwarding setup` again replaces it
-                continue
-            try:
-                gateway.delete_filter(rule.id)     # the to: filter missed mail forwarded or Bcc'd to the address
-            except NotFound:
-                pass
-        elif repair and rule.id == row.filter_id:
-            try:
-                gateway.delete_filter(rule.id)     # criteria changed by `setup --criteria`
-            except NotFound:
-                pass
-    return found
 
 
 def ensure_forwarding(runtime: Collaborators, external: str, *, method: str | None = None, criteria: str | None = None,

@@ -150,3 +150,18 @@ def test_a_to_filter_made_by_an_older_version_keeps_forwarding_and_setup_replace
     assert [r["criteria"] for r in world.filters(FACTURATION)] == [{"to": FACTURATION}], "left alone daily"
     ensure_forwarding(world.runtime, FACTURATION)
     assert [r["criteria"] for r in world.filters(FACTURATION)] == [current["criteria"]]
+
+
+def test_a_mailbox_at_gmails_filter_cap_fails_with_the_fix_not_retries_forever(world):
+    world.map(FACTURATION)
+    world.connect(FACTURATION, "Billing", service_account=True)
+    settings = world.sandbox.core.settings[FACTURATION]
+    labels = world.sandbox.core.mailbox(FACTURATION).labels
+    for n in range(1000):
+        settings.create_filter({"criteria": {"from": f"n{n}@x.example"}, "action": {"addLabelIds": ["STARRED"]}},
+                               labels)
+    ensure_forwarding(world.runtime, FACTURATION)
+    world.click_confirmation_link(FACTURATION)
+    check_forwarding(world.runtime)
+    row = world.row(FACTURATION)
+    assert row.state == states.FAILED and "1000 Gmail filters" in row.failure_reason
