@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 import uuid
 from collections import Counter
 from email.message import EmailMessage
@@ -24,8 +23,9 @@ import requests
 from sandbox.server import SandboxServer
 from tests.e2e.django_helpdesk_helpers import (daemon_settings, followups, last_ticket_id, marker, message_keys,
                                                tickets_of)
-from tests.e2e.rt_helpers import REPO, installation_of, kill_daemon, start_daemon, stop_daemon, wait_for
-from tests.e2e.test_rt_crash import SUPPORT, _read, claims, connect, conversations, expected_keys, left_claimed, outbox
+from tests.e2e.rt_helpers import REPO, installation_of, start_daemon, stop_daemon, wait_for
+from tests.e2e.test_rt_crash import (SUPPORT, _read, connect, conversations, expected_keys, kill_during_delivery,
+                                     outbox)
 from tests.helpdesk.django_helpdesk_server import Agent, DjangoHelpdeskServer, find_server
 
 CONVERSATIONS, KILLS = 14, 6
@@ -81,28 +81,10 @@ def test_daemon_killed_while_delivering_leaves_every_message_in_django_helpdesk_
                 srv.core.deliver(SUPPORT, bytes(msg))
         env = daemon_env(tmp_path, srv, server)
         connect(env, srv, SUPPORT, "Support")
-        landed, mid_send, log_file = 0, 0, tmp_path / "daemon.log"
+        log_file = tmp_path / "daemon.log"
         try:
-            for _ in range(KILLS):
-                if outbox(env)["delivered"] == events:
-                    break                   # nothing left to interrupt: the assertions below say so
-                reclaimed = left_claimed(env)
-                before, (claimed, _) = outbox(env), claims(env)
-                daemon, _url = start_daemon(log_file, env)
-                try:
-                    # Kill once this daemon is delivering (it claimed an event), a random moment later.
-                    wait_for(lambda: claims(env)[0] > claimed or daemon.poll() is not None, 30,
-                             "the daemon to start delivering", every=0.01)
-                    assert daemon.poll() is None, f"the daemon exited by itself: {log_file.read_text()[-3000:]}"
-                    time.sleep(rng.uniform(0.0, 1.2))   # a write takes ~0.1 s, an upload of 400 KB ~0.2 s
-                    at_kill, (_, in_flight) = outbox(env), claims(env)
-                finally:
-                    kill_daemon(daemon)
-                inside = at_kill["delivered"] < events
-                landed, mid_send = landed + inside, mid_send + bool(in_flight)
-                log.append(f"run: {reclaimed} left claimed, {before['delivered']} -> {outbox(env)['delivered']} "
-                           f"delivered of {events}, " + ("killed mid-send" if in_flight else
-                                                         "killed between sends" if inside else "finished"))
+            # A write takes ~0.1 s, an upload of 400 KB ~0.2 s.
+            landed, mid_send = kill_during_delivery(env, events, rng, log_file, log, pause=1.2, kills=KILLS)
             daemon, url = start_daemon(log_file, env)
             try:
                 wait_for(lambda: outbox(env) == Counter(delivered=events), 60, f"{events} events delivered",

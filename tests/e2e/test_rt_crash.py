@@ -158,6 +158,35 @@ def settle(env: dict[str, str], admin_url: str, events: int, seconds: float) -> 
              lambda: (outbox(env), requests.get(f"{admin_url}status", timeout=5).json()["helpdesk"]))
 
 
+def kill_during_delivery(env: dict[str, str], events: int, rng: random.Random, log_file: Path, log: list[str], *,
+                         pause: float, kills: int = KILLS) -> tuple[int, int]:
+    """Start a daemon, SIGKILL it a random moment (up to `pause` s) after it claimed an event, up to
+    `kills` times or until all `events` are delivered. Kills that landed inside the delivery, and
+    those that hit a send in flight."""
+    landed = mid_send = 0
+    for _ in range(kills):
+        if outbox(env)["delivered"] == events:
+            break                   # nothing left to interrupt: the caller's assertions say so
+        reclaimed = left_claimed(env)
+        before, (claimed, _) = outbox(env), claims(env)
+        daemon, _url = start_daemon(log_file, env)
+        try:
+            # Kill once this daemon is delivering (it claimed an event), a random moment later.
+            wait_for(lambda: claims(env)[0] > claimed or daemon.poll() is not None, 30,
+                     "the daemon to start delivering", every=0.01)
+            assert daemon.poll() is None, f"the daemon exited by itself: {log_file.read_text()[-3000:]}"
+            time.sleep(rng.uniform(0.0, pause))
+            at_kill, (_, in_flight) = outbox(env), claims(env)
+        finally:
+            kill_daemon(daemon)
+        inside = at_kill["delivered"] < events
+        landed, mid_send = landed + inside, mid_send + bool(in_flight)
+        log.append(f"run: {reclaimed} left claimed, {before['delivered']} -> {outbox(env)['delivered']} "
+                   f"delivered of {events}, " + ("killed mid-send" if in_flight else
+                                                 "killed between sends" if inside else "finished"))
+    return landed, mid_send
+
+
 def test_daemon_killed_while_delivering_leaves_every_message_in_rt_exactly_once(tmp_path):
     env_rt = rt_settings()
     seed = random.SystemRandom().randrange(2**32)
@@ -173,28 +202,9 @@ def test_daemon_killed_while_delivering_leaves_every_message_in_rt_exactly_once(
                 srv.core.deliver(SUPPORT, bytes(msg))
         env = daemon_env(tmp_path, srv, "Support=Billing")
         connect(env, srv, SUPPORT, "Support")
-        landed, mid_send, log_file = 0, 0, tmp_path / "daemon.log"
+        log_file = tmp_path / "daemon.log"
         try:
-            for _ in range(KILLS):
-                if outbox(env)["delivered"] == events:
-                    break                   # nothing left to interrupt: the assertions below say so
-                reclaimed = left_claimed(env)
-                before, (claimed, _) = outbox(env), claims(env)
-                daemon, _url = start_daemon(log_file, env)
-                try:
-                    # Kill once this daemon is delivering (it claimed an event), a random moment later.
-                    wait_for(lambda: claims(env)[0] > claimed or daemon.poll() is not None, 30,
-                             "the daemon to start delivering", every=0.01)
-                    assert daemon.poll() is None, f"the daemon exited by itself: {log_file.read_text()[-3000:]}"
-                    time.sleep(rng.uniform(0.0, 2.0))   # a send takes ~0.3 s, a fresh daemon's first ~1 s
-                    at_kill, (_, in_flight) = outbox(env), claims(env)
-                finally:
-                    kill_daemon(daemon)
-                inside = at_kill["delivered"] < events
-                landed, mid_send = landed + inside, mid_send + bool(in_flight)
-                log.append(f"run: {reclaimed} left claimed, {before['delivered']} -> {outbox(env)['delivered']} "
-                           f"delivered of {events}, " + ("killed mid-send" if in_flight else
-                                                           "killed between sends" if inside else "finished"))
+            landed, mid_send = kill_during_delivery(env, events, rng, log_file, log, pause=2.0)
             daemon, url = start_daemon(log_file, env)
             try:
                 settle(env, url, events, 60)

@@ -10,30 +10,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import responses
 
 from connector.helpdesk.freescout import FreeScout
 from connector.helpdesk.port import EventRefused, HelpdeskMessage, NewHelpdeskTicket, Person, WebhookCall
-from tests.helpdesk.fakes.freescout_api import API_KEY, SECRET, URL, FreeScoutFake
+from tests.helpdesk.fakes.freescout_api import API_KEY, SECRET, URL
+from tests.helpdesk.test_freescout import fake, freescout  # noqa: F401  (the same fake and adapter)
 
 ZOE = Person("Zoë Müller", "zoe.muller@example.org")
 BOB = Person("Bob Colleague", "bob.cc@example.org")
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452")
-
-
-@pytest.fixture
-def fake():
-    fake = FreeScoutFake()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake.install(mock)
-        yield fake
-
-
-@pytest.fixture
-def freescout(fake):
-    adapter = FreeScout(URL, API_KEY, webhook_secret=SECRET)
-    yield adapter
-    adapter.close()
 
 
 def opened(freescout: FreeScout, key: str = "gmc-3f2a9c-t42") -> str:
