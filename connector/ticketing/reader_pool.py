@@ -11,6 +11,7 @@ import queue
 import resource
 import signal
 import threading
+import time
 from dataclasses import replace
 from multiprocessing.connection import Connection
 
@@ -106,7 +107,13 @@ class _Worker:
             return reader_died(self._exitcode())
 
     def _exitcode(self) -> int | None:
-        self.process.join(5)    # the pipe closes an instant before the process is reapable
+        # The pipe closes an instant before the process is reapable, and another thread starting a
+        # worker reaps finished children too (multiprocessing's _cleanup): when it wins that race our
+        # join returns with exitcode still None, and the code lands a moment later.
+        deadline = time.monotonic() + 5
+        self.process.join(5)
+        while self.process.exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         return self.process.exitcode
 
     def stop(self, kill: bool = False) -> None:
