@@ -44,14 +44,19 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 @dataclass(frozen=True)
 class Backoff:
-    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n))."""
+    """Google's exponential backoff: attempt n waits min(cap, base * 2**n + up to one second of jitter).
+
+    The Gmail guide ("Resolve errors", exponential backoff) asks for 1 + r, 2 + r, 4 + r ... seconds with
+    r a random fraction of a second, up to a maximum of 32 or 64 s. Unlike "full jitter" the wait never
+    drops near zero, which matters for a 403 userRateLimitExceeded that carries no retry time.
+    """
     base: float = 1.0
     cap: float = 64.0
     max_retries: int = 5
+    jitter: float = 1.0
 
     def delay(self, attempt: int, rng: Callable[[], float], retry_after: float | None = None) -> float:
-        ceiling = min(self.cap, self.base * (2 ** attempt))
-        jittered = rng() * ceiling
+        jittered = min(self.cap, self.base * (2 ** attempt) + rng() * self.jitter)
         # The server knows better than our guess: never come back earlier than it asked.
         return max(jittered, retry_after) if retry_after is not None else jittered
 

@@ -68,7 +68,7 @@ def test_404_parts_are_missing_and_other_failures_are_translated():
 def test_parts_still_failing_after_max_retries_are_reported_not_raised():
     script = {"m1": [HttpFailure(503)] * 10}
     sleeps: list[float] = []
-    result = fetch_in_batches(["m0", "m1"], FakeBatches(script), Backoff(max_retries=2), sleeps.append, lambda: 1.0)
+    result = fetch_in_batches(["m0", "m1"], FakeBatches(script), Backoff(max_retries=2), sleeps.append, lambda: 0.0)
     assert set(result.messages) == {"m0"}
     assert isinstance(result.failed["m1"], port.TransientError)
     assert sleeps == [1, 2]

@@ -91,8 +91,28 @@ def test_an_expired_cursor_raises_history_expired(sandbox, support):
 def test_two_503s_are_retried_with_backoff_then_succeed(sandbox, support):
     sandbox_post(sandbox, "/_sandbox/faults", {"method": "getProfile", "status": 503, "times": 2})
     assert support.gmail.profile().email == SUPPORT
-    assert support.sleeps == [0.5, 1.0]           # full jitter with rng=0.5: 0.5 * 1, 0.5 * 2
+    assert support.sleeps == [1.5, 2.5]           # Google's backoff with rng=0.5: 1 + 0.5, 2 + 0.5
     assert support.calls == ["getProfile"] * 3
+
+
+def test_a_hintless_403_user_rate_limit_backs_off_on_googles_schedule_then_succeeds(sandbox, support):
+    # Gmail's per-user limit as a 403 userRateLimitExceeded with neither Retry-After nor a "Retry after"
+    # time (the quota page's error code for the per-user limit): the waits are Google's 1, 2, 4 s + jitter.
+    sandbox_post(sandbox, "/_sandbox/faults", {"method": "labels.list", "status": 403,
+                                               "reason": "userRateLimitExceeded", "times": 3})
+    assert support.gmail.labels()
+    assert support.sleeps == [1.5, 2.5, 4.5]
+    assert support.calls.count("labels.list") == 4
+
+
+def test_a_403_user_rate_limit_that_persists_becomes_rate_limited_without_a_retry_time(sandbox, adapters):
+    adapter = adapters(max_retries=3)
+    sandbox_post(sandbox, "/_sandbox/faults", {"method": "labels.list", "status": 403,
+                                               "reason": "userRateLimitExceeded", "times": 4})
+    with pytest.raises(port.RateLimited) as caught:
+        adapter.gmail.labels()
+    assert caught.value.retry_after is None      # the inbox's own backoff decides when to come back
+    assert adapter.sleeps == [1.5, 2.5, 4.5]
 
 
 def test_persistent_503_becomes_transient_error_after_max_retries(sandbox, adapters):
@@ -182,7 +202,7 @@ def test_an_unreachable_gmail_is_a_transient_error_after_retries(sandbox, adapte
         with pytest.raises(port.TransientError) as caught:
             gmail.labels()
     assert "labels.list" in str(caught.value) and "network" in str(caught.value)
-    assert adapter.sleeps == [0.5, 1.0]
+    assert adapter.sleeps == [1.5, 2.5]
 
 
 def test_ensure_label_takes_the_label_another_worker_created_first(sandbox, adapters, monkeypatch):

@@ -22,16 +22,22 @@ def test_client_errors_are_not_retried(status, reason):
     assert not should_retry(status, reason)
 
 
-def test_full_jitter_grows_exponentially_up_to_the_cap():
+def test_waits_follow_googles_guidance_two_to_the_n_plus_up_to_a_second_up_to_the_cap():
     backoff = Backoff(base=1, cap=64)
-    assert [backoff.delay(n, rng=lambda: 1.0) for n in range(8)] == [1, 2, 4, 8, 16, 32, 64, 64]
-    assert backoff.delay(3, rng=lambda: 0.25) == 2.0
+    assert [backoff.delay(n, rng=lambda: 0.0) for n in range(8)] == [1, 2, 4, 8, 16, 32, 64, 64]
+    assert [backoff.delay(n, rng=lambda: 0.5) for n in range(8)] == [1.5, 2.5, 4.5, 8.5, 16.5, 32.5, 64, 64]
+
+
+def test_no_wait_is_ever_shorter_than_the_exponential_floor():
+    # A hint-less 403 userRateLimitExceeded must not be hammered: "full jitter" could retry at once.
+    backoff = Backoff()
+    assert min(backoff.delay(0, rng=lambda: 0.0), backoff.delay(0, rng=lambda: 0.999)) >= 1.0
 
 
 def test_retry_after_is_a_floor_under_the_jitter():
     backoff = Backoff()
     assert backoff.delay(0, rng=lambda: 0.5, retry_after=7) == 7
-    assert backoff.delay(5, rng=lambda: 1.0, retry_after=7) == 32
+    assert backoff.delay(5, rng=lambda: 1.0, retry_after=7) == 33
 
 
 def test_a_retry_after_longer_than_the_cap_is_left_to_the_scheduler():
@@ -71,7 +77,7 @@ def test_run_with_retries_reraises_after_max_retries():
     sleeps: list[float] = []
     call = Flaky(failures=10)
     with pytest.raises(ConnectionError):
-        run_with_retries(call, lambda exc: Verdict(True), Backoff(max_retries=3), sleeps.append, lambda: 1.0)
+        run_with_retries(call, lambda exc: Verdict(True), Backoff(max_retries=3), sleeps.append, lambda: 0.0)
     assert call.calls == 4 and sleeps == [1, 2, 4]
 
 

@@ -131,6 +131,27 @@ def test_persistent_failure_is_recorded_and_backed_off(runtime, sandbox):
     assert sync(runtime).imported == 1
 
 
+def test_a_hintless_403_rate_limit_that_outlasts_the_retries_backs_the_inbox_off_and_loses_nothing(runtime,
+                                                                                                    sandbox):
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
+    connect(runtime, sandbox, SUPPORT)
+    control(sandbox, "faults", {"method": "messages.list", "status": 403, "reason": "userRateLimitExceeded",
+                                "times": 100})
+
+    report = sync(runtime)
+
+    assert not report.ok
+    with session_scope(runtime.engine) as session:
+        inbox = get_inbox(session, SUPPORT)
+        assert inbox.last_error.startswith("rate_limited"), inbox.last_error
+        assert inbox.history_id is None and inbox.backoff_until is not None
+        # No retry time came with the answer, so the wait is the inbox's own: at least half a poll interval.
+        waited = (inbox.backoff_until - inbox.last_error_at).total_seconds()
+        assert waited >= runtime.settings.poll_interval_seconds / 2
+    control(sandbox, "faults", method="DELETE")
+    assert sync(runtime).imported == 1
+
+
 def test_a_revoked_grant_stops_only_its_own_inbox(runtime, sandbox):
     for address in (SUPPORT, BILLING):
         sandbox.core.deliver(address, demo_mail.customer_mail(address, 1))
