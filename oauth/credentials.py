@@ -58,7 +58,8 @@ _REAUTH_TEXT = {
                        "secret, then consent again."),
     "unauthorized_client": ("Google refused the client (unauthorized_client): for a service account, "
                             "authorise its client id and these scopes for domain-wide delegation in "
-                            "the Workspace admin console; for a person, consent again."),
+                            "the Workspace admin console; for a person, the refresh token was issued to "
+                            "another OAuth client: consent again with this client's secrets."),
     "invalid_scope": "Google refused the requested scopes (invalid_scope): consent again with the right scopes.",
 }
 

@@ -38,7 +38,9 @@ def _token(core: Sandbox, request: Request) -> Response:
     if delay:
         time.sleep(delay)
     if fault:
-        return json_response(fault.code, {"error": "internal_failure", "error_description": fault.message})
+        # OAuth's own error codes (unauthorized_client, ...) answer in the token endpoint's shape.
+        code = fault.reason if fault.reason and fault.reason.islower() else "internal_failure"
+        return json_response(fault.code, {"error": code, "error_description": fault.message})
     form = dict(_form_items(request))
     form.update({k: v for k, v in _basic_client(request).items() if not form.get(k)})
     try:
@@ -76,7 +78,7 @@ def _html(status: int, title: str, body: str) -> Response:
 
 
 def _refusal(core: Sandbox, params: dict) -> Response | None:
-    if params.get("client_id") != core.oauth.client_id:
+    if params.get("client_id") not in core.oauth.clients:
         return _html(401, "Error 401: invalid_client", "<h1>Error 401: invalid_client</h1><p>The OAuth client was "
                      "not found.</p>")
     target = urlsplit(params.get("redirect_uri", ""))

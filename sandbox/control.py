@@ -130,6 +130,13 @@ def _delegation(core, request):
     return json_response(200, {"scopes": sorted(scopes)})
 
 
+def _add_oauth_client(core, request):
+    """POST /_sandbox/oauth-clients: a second OAuth client, to rehearse a token used by the wrong one."""
+    with core.lock:
+        client_id, secret = core.oauth.add_client()
+    return json_response(200, {"client_id": client_id, "client_secret": secret})
+
+
 _ACTIONS = {
     ("GET", "stats"): _stats,
     ("POST", "faults"): _add_fault,
@@ -143,4 +150,5 @@ _ACTIONS = {
     ("GET", "forwarded"): _forwarded,
     ("GET", "forwarding/confirm"): _confirm,
     ("POST", "delegation"): _delegation,
+    ("POST", "oauth-clients"): _add_oauth_client,
 }

@@ -77,7 +77,12 @@ class Sandbox:
         raw = f"Delivered-To: {box.address}\r\n".encode() + raw
         msg = box.add(raw, label_ids if label_ids is not None else ["INBOX", "UNREAD"], internal_date_ms)
         if label_ids is None:
-            msg.labels.add(_category(msg))
+            category = _category(msg)
+            msg.labels.add(category)
+            if category == "CATEGORY_PERSONAL":
+                # Gmail's importance markers flag mail on arrival (support.google.com/mail/answer/186543);
+                # mail from a person here, so no code assumes arriving mail has only INBOX and UNREAD.
+                msg.labels.add("IMPORTANT")
         outbox = self._apply_settings(box, msg)
         box.history[-1].message = msg.brief()     # filters act before the arrival is visible
         return msg, outbox

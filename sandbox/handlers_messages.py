@@ -4,6 +4,7 @@ from __future__ import annotations
 from sandbox import mime, render, search
 from sandbox.call import Call
 from sandbox.errors import ApiError, invalid, not_found
+from sandbox.labels import gmail_order
 
 
 def _visible(call: Call, label_ids: list[str], query: search.Query):
@@ -65,7 +66,7 @@ def import_message(call: Call) -> dict:
 
 def send_message(call: Call) -> dict:
     msg = call.core.send(call.box.address, call.raw_message(), call.body.get("threadId"))
-    return {"id": msg.id, "threadId": msg.thread_id, "labelIds": sorted(msg.labels)}
+    return {"id": msg.id, "threadId": msg.thread_id, "labelIds": gmail_order(msg.labels)}
 
 
 def _label_change(call: Call) -> tuple[list[str], list[str]]:
@@ -76,7 +77,7 @@ def _label_change(call: Call) -> tuple[list[str], list[str]]:
 
 
 def _brief(msg) -> dict:
-    return {"id": msg.id, "threadId": msg.thread_id, "labelIds": sorted(msg.labels)}
+    return {"id": msg.id, "threadId": msg.thread_id, "labelIds": gmail_order(msg.labels)}
 
 
 def modify_message(call: Call) -> dict:

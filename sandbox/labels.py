@@ -7,6 +7,32 @@ SYSTEM_LABELS = ("INBOX", "UNREAD", "SENT", "DRAFT", "SPAM", "TRASH", "IMPORTANT
                  "CATEGORY_PERSONAL", "CATEGORY_SOCIAL", "CATEGORY_PROMOTIONS", "CATEGORY_UPDATES",
                  "CATEGORY_FORUMS")
 _VISIBILITY = {"messageListVisibility": "show", "labelListVisibility": "labelShow"}
+# What Gmail answers for its system labels, in the order it lists them, as in a recorded labels.list
+# response: categories and UNREAD carry no visibility fields, TRASH is hidden from the label list.
+_HIDE_SHOW = {"messageListVisibility": "hide", "labelListVisibility": "labelShow"}
+_SYSTEM_SHAPE = {
+    "CATEGORY_PERSONAL": {}, "CATEGORY_SOCIAL": {}, "CATEGORY_FORUMS": {}, "IMPORTANT": _HIDE_SHOW,
+    "CATEGORY_UPDATES": {}, "CHAT": _HIDE_SHOW, "SENT": _HIDE_SHOW, "INBOX": _HIDE_SHOW,
+    "TRASH": {"messageListVisibility": "hide", "labelListVisibility": "labelHide"},
+    "CATEGORY_PROMOTIONS": {}, "DRAFT": _HIDE_SHOW, "SPAM": _HIDE_SHOW, "STARRED": _HIDE_SHOW, "UNREAD": {},
+}
+# A message's labelIds come in Gmail's own order, not sorted: UNREAD, STARRED and user labels first,
+# INBOX last (["UNREAD", "IMPORTANT", "CATEGORY_PERSONAL", "INBOX"]). Code must not rely on any order.
+_MESSAGE_RANK = {"UNREAD": 0, "STARRED": 1, "IMPORTANT": 3, "CATEGORY_PERSONAL": 4, "CATEGORY_SOCIAL": 4,
+                 "CATEGORY_PROMOTIONS": 4, "CATEGORY_UPDATES": 4, "CATEGORY_FORUMS": 4, "SENT": 5, "DRAFT": 5,
+                 "CHAT": 5, "SPAM": 6, "TRASH": 6, "INBOX": 7}
+
+
+def gmail_order(label_ids) -> list[str]:
+    """labelIds as Gmail lists them on a message (user labels, rank 2, by creation number)."""
+    def rank(label_id: str) -> tuple[int, int, str]:
+        number = label_id.removeprefix("Label_")
+        return _MESSAGE_RANK.get(label_id, 2), int(number) if number.isdigit() else 0, label_id
+    return sorted(label_ids, key=rank)
+
+
+def _system(label_id: str) -> dict:
+    return {"id": label_id, "name": label_id, **_SYSTEM_SHAPE[label_id], "type": "system"}
 
 
 def search_form(name: str) -> str:
@@ -20,15 +46,16 @@ class LabelSet:
         self._next = 1
 
     def all(self) -> list[dict]:
-        system = [{"id": lid, "name": lid, "type": "system"} for lid in SYSTEM_LABELS]
-        return system + [dict(label) for label in self._user.values()]
+        """In Gmail's mixed order: user labels come after the first category, not after the system ones."""
+        system = [_system(lid) for lid in _SYSTEM_SHAPE]
+        return system[:1] + [dict(label) for label in self._user.values()] + system[1:]
 
     def exists(self, label_id: str) -> bool:
         return label_id in SYSTEM_LABELS or label_id in self._user
 
     def get(self, label_id: str) -> dict:
         if label_id in SYSTEM_LABELS:
-            return {"id": label_id, "name": label_id, "type": "system"}
+            return _system(label_id)
         if label_id not in self._user:
             raise not_found()
         return dict(self._user[label_id])

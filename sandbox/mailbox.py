@@ -10,7 +10,7 @@ from email.message import Message
 
 from sandbox import mime
 from sandbox.errors import not_found
-from sandbox.labels import LabelSet
+from sandbox.labels import LabelSet, gmail_order
 
 CONSUMER_DOMAINS = ("gmail.com", "googlemail.com")
 _PREFIX = re.compile(r"^\s*((re|fwd?|aw|tr|wg|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -46,7 +46,7 @@ class StoredMessage:
     def brief(self) -> dict:
         out = self.ref()
         if self.labels:
-            out["labelIds"] = sorted(self.labels)
+            out["labelIds"] = gmail_order(self.labels)
         return out
 
 

@@ -8,10 +8,15 @@ import email.header
 import email.parser
 import email.policy
 import re
+import secrets
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
-# compat32 keeps header values byte-faithful (Gmail returns them as written, folding removed).
+from cryptography.fernet import Fernet, InvalidToken
+
+# compat32 keeps header values byte-faithful: Gmail returns them as written, unfolded the RFC 5322
+# way (the CRLF goes, the whitespace after it stays: "...[209.85.220.41])\r\n        by mx.google.com"
+# reads "...[209.85.220.41])        by mx.google.com" in a Received value).
 _PARSE_POLICY = email.policy.compat32
 
 
@@ -38,7 +43,7 @@ def header_list(msg: Message) -> list[dict]:
 
 
 def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n[ \t]+", " ", value)
+    return re.sub(r"\r?\n(?=[ \t])", "", value)
 
 
 def first_header(msg: Message, name: str) -> str:
@@ -100,16 +105,26 @@ def has_attachment(msg: Message) -> bool:
     return any(part.get_filename() for part in msg.walk() if not part.is_multipart())
 
 
+# Gmail's attachment ids are opaque, about 400 characters, and differ on every fetch of the same
+# message while each stays valid (the attachments.get reference: "treat it as opaque"; recorded
+# responses). Sealed with a key of this process, so no client can decode or build one.
+_ATTACHMENT_KEY = Fernet(Fernet.generate_key())
+_ATTACHMENT_PAD = 220
+
+
 def attachment_id(message_id: str, part_id: str) -> str:
-    return "ANGjdJ" + b64url(f"{message_id}:{part_id}".encode()).rstrip("=")
+    plain = f"{message_id}:{part_id}:".encode()
+    plain += secrets.token_urlsafe(_ATTACHMENT_PAD)[: max(0, _ATTACHMENT_PAD - len(plain))].encode()
+    return "ANGjdJ" + _ATTACHMENT_KEY.encrypt(plain).decode("ascii").rstrip("=")
 
 
 def parse_attachment_id(value: str) -> tuple[str, str] | None:
     if not value.startswith("ANGjdJ"):
         return None
+    token = value[6:]
     try:
-        message_id, _, part_id = unb64url(value[6:]).decode().partition(":")
-    except (ValueError, UnicodeDecodeError):
+        message_id, part_id, _ = _ATTACHMENT_KEY.decrypt(token + "=" * (-len(token) % 4)).decode().split(":", 2)
+    except (InvalidToken, ValueError, UnicodeDecodeError):
         return None
     return message_id, part_id
 

@@ -59,6 +59,7 @@ class OAuthServer:
         """`delegable(address)` says whether domain-wide delegation may impersonate that address."""
         self.client_id = f"{secrets.randbelow(10**12):012d}-sandbox.apps.googleusercontent.com"
         self.client_secret = "GOCSPX-" + secrets.token_urlsafe(21)
+        self.clients: dict[str, str] = {self.client_id: self.client_secret}   # more: add_client()
         self.service_account_email = "connector@gmail-sandbox.iam.gserviceaccount.com"
         self.service_account_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.token_uri = ""
@@ -99,30 +100,47 @@ class OAuthServer:
             return self._jwt_grant(form)
         raise GrantError("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
 
-    def _check_client(self, form) -> None:
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+    def add_client(self) -> tuple[str, str]:
+        """A second OAuth client of the same project: its refresh tokens are no good to the first."""
+        client_id = f"{secrets.randbelow(10**12):012d}-sandbox.apps.googleusercontent.com"
+        self.clients[client_id] = "GOCSPX-" + secrets.token_urlsafe(21)
+        return client_id, self.clients[client_id]
+
+    def _check_client(self, form) -> str:
+        # Google's three wordings: no client id at all, an unknown one, and a known one with the wrong
+        # secret (recorded in GTMAppAuth#15 and google-auth-library-python#1561 answers).
+        client_id = form.get("client_id") or ""
+        if not client_id:
+            raise GrantError("invalid_request", "Could not determine client ID from request.")
+        if client_id not in self.clients:
             raise GrantError("invalid_client", "The OAuth client was not found.", 401)
+        if not secrets.compare_digest(form.get("client_secret") or "", self.clients[client_id]):
+            raise GrantError("invalid_client", "Unauthorized", 401)
+        return client_id
 
     def _refresh_grant(self, form) -> dict:
-        self._check_client(form)
+        client_id = self._check_client(form)
         grant = self.refresh.get(form.get("refresh_token", ""))
         if grant is None:
             raise GrantError("invalid_grant", _REVOKED)
+        if grant.client_id != client_id:
+            # A refresh token is bound to the client it was issued to (prasmussen/gdrive#375: 401).
+            raise GrantError("unauthorized_client", "Unauthorized", 401)
         scopes = set(form.get("scope", "").split()) or set(grant.scopes)
         if not scopes <= grant.scopes:
             raise GrantError("invalid_scope", "Bad Request")
         return self._access(grant.address, scopes, refresh_token=form.get("refresh_token"))
 
     def _code_grant(self, form) -> dict:
-        self._check_client(form)
+        client_id = self._check_client(form)
         pending = self.codes.pop(form.get("code", ""), None)
-        if pending is None or pending.expires_at < self._clock():
+        if pending is None or pending.expires_at < self._clock() or pending.client_id != client_id:
             raise GrantError("invalid_grant", "Malformed auth code.")
         if form.get("redirect_uri") != pending.redirect_uri:
             raise GrantError("redirect_uri_mismatch", "Bad Request")
         if pending.challenge and not _pkce_ok(pending, form.get("code_verifier", "")):
             raise GrantError("invalid_grant", "Invalid code verifier.")
-        refresh = self.issue_refresh_token(pending.address, pending.scopes) if pending.offline else None
+        refresh = self.issue_refresh_token(pending.address, pending.scopes, client_id) if pending.offline else None
         answer = self._access(pending.address, pending.scopes, refresh_token=refresh)
         if refresh:
             answer["refresh_token"] = refresh

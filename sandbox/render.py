@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sandbox import mime
 from sandbox.errors import invalid
+from sandbox.labels import gmail_order
 from sandbox.mailbox import Mailbox, StoredMessage
 
 FORMATS = ("minimal", "metadata", "full", "raw")
@@ -13,7 +14,7 @@ def message(msg: StoredMessage, fmt: str = "full", headers: list[str] | None = N
         raise invalid(f"Invalid value at 'format' ({fmt})")
     out = {"id": msg.id, "threadId": msg.thread_id}
     if msg.labels:
-        out["labelIds"] = sorted(msg.labels)
+        out["labelIds"] = gmail_order(msg.labels)
     out.update({"snippet": mime.snippet(msg.parsed), "sizeEstimate": len(msg.raw),
                 "historyId": str(msg.history_id), "internalDate": str(msg.internal_date)})
     if fmt == "raw":

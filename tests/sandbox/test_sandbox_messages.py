@@ -19,7 +19,7 @@ def test_arriving_mail_is_listed_and_fetched_in_every_format(sandbox, gmail):
     assert listed["resultSizeEstimate"] == 1
     got = gmail.users().messages().get(userId="me", id=mid, format="raw").execute()
     assert base64.urlsafe_b64decode(got["raw"]).endswith(raw)
-    assert set(got["labelIds"]) == {"INBOX", "UNREAD", "CATEGORY_PERSONAL"}
+    assert got["labelIds"] == ["UNREAD", "IMPORTANT", "CATEGORY_PERSONAL", "INBOX"]     # Gmail's order
     assert got["internalDate"].isdigit() and got["historyId"].isdigit()
     meta = gmail.users().messages().get(userId="me", id=mid, format="metadata",
                                         metadataHeaders=["Subject", "From"]).execute()

@@ -57,6 +57,71 @@ def test_unknown_bearer_token_is_401_auth_error(sandbox):
     caught.value.close()
     assert caught.value.code == 401
     assert body["error"]["status"] == "UNAUTHENTICATED" and body["error"]["errors"][0]["reason"] == "authError"
+    # Gmail's 401 names the header at fault ("Resolve errors", its 401 sample).
+    assert body["error"]["errors"][0] == {"message": "Invalid Credentials", "domain": "global",
+                                          "reason": "authError", "location": "Authorization",
+                                          "locationType": "header"}
+
+
+def _token_call(sandbox, form: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(sandbox.url + "/token", urlencode(form).encode(),
+                                     {"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())
+
+
+def _refresh_form(tmp_path, **changes) -> dict:
+    info = json.loads((tmp_path / f"{SUPPORT}.json").read_text())
+    form = {"grant_type": "refresh_token", "refresh_token": info["refresh_token"],
+            "client_id": info["client_id"], "client_secret": info["client_secret"]}
+    return {k: v for k, v in {**form, **changes}.items() if v is not None}
+
+
+def test_a_wrong_client_secret_is_invalid_client_unauthorized(sandbox, tmp_path):
+    assert _token_call(sandbox, _refresh_form(tmp_path, client_secret="GOCSPX-wrong")) == (
+        401, {"error": "invalid_client", "error_description": "Unauthorized"})
+
+
+def test_an_unknown_client_id_is_invalid_client_not_found(sandbox, tmp_path):
+    assert _token_call(sandbox, _refresh_form(tmp_path, client_id="1-x.apps.googleusercontent.com")) == (
+        401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
+
+
+def test_no_client_id_is_invalid_request(sandbox, tmp_path):
+    assert _token_call(sandbox, _refresh_form(tmp_path, client_id=None, client_secret=None)) == (
+        400, {"error": "invalid_request", "error_description": "Could not determine client ID from request."})
+
+
+def test_a_refresh_token_used_by_another_client_is_unauthorized_client(sandbox, tmp_path):
+    other = _post_json(sandbox.url + "/_sandbox/oauth-clients", {})
+    status, body = _token_call(sandbox, _refresh_form(tmp_path, client_id=other["client_id"],
+                                                      client_secret=other["client_secret"]))
+    assert (status, body) == (401, {"error": "unauthorized_client", "error_description": "Unauthorized"})
+    assert _token_call(sandbox, _refresh_form(tmp_path))[0] == 200      # its own client still refreshes
+
+
+def test_the_connector_tells_a_token_of_another_client_to_consent_again(sandbox, tmp_path):
+    from oauth.credentials import describe_refresh_error
+    from oauth.credentials import load_authorized_user
+    other = _post_json(sandbox.url + "/_sandbox/oauth-clients", {})
+    info = {**json.loads((tmp_path / f"{SUPPORT}.json").read_text()), **other}
+    credentials = load_authorized_user(info, token_uri_override=sandbox.url + "/token")
+    import google.auth.transport.requests
+    with pytest.raises(RefreshError) as caught:
+        credentials.refresh(google.auth.transport.requests.Request())
+    kind, text = describe_refresh_error(caught.value)
+    assert kind == "reauth" and "unauthorized_client" in text
+
+
+def test_a_missing_delegation_scope_can_be_injected_on_the_token_endpoint(sandbox, tmp_path):
+    _post_json(sandbox.url + "/_sandbox/faults", {"method": "oauth.token", "reason": "unauthorized_client"})
+    status, body = _token_call(sandbox, _refresh_form(tmp_path))
+    assert status == 401 and body["error"] == "unauthorized_client"
+    assert body["error_description"].startswith("Client is unauthorized to retrieve access tokens")
 
 
 def test_scopes_follow_the_discovery_document(sandbox, connect):
