@@ -78,6 +78,7 @@ class Mailbox:
         self.history_floor = self.history_id
         self._by_rfc_id: dict[str, list[str]] = {}
         self._was_in_inbox: set[str] = set()
+        self.drafts: dict[str, str] = {}          # draft id -> id of the message it holds now
 
     def _bump(self) -> int:
         self.history_id += random.randrange(1, 4)
@@ -165,6 +166,12 @@ class Mailbox:
         if start < self.history_floor:
             raise not_found()
         return [record for record in self.history if record.id > start]
+
+    def thread_messages(self, thread_id: str) -> list[StoredMessage]:
+        """The thread's messages, oldest first, as Gmail applies thread-wide changes to them."""
+        if thread_id not in self.threads:
+            raise not_found()
+        return sorted((self.messages[i] for i in self.threads[thread_id]), key=lambda m: (m.internal_date, m.id))
 
     def thread_history_id(self, thread_id: str) -> int:
         return max(self.messages[mid].history_id for mid in self.threads[thread_id])

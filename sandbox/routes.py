@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote
 
+from sandbox import handlers_drafts as dr
 from sandbox import handlers_mailbox as mb
 from sandbox import handlers_messages as msg
 from sandbox import handlers_settings as st
+from sandbox import handlers_threads as th
 
 U = "/gmail/v1/users/{userId}"
 TABLE: tuple[tuple[str, str, str, Callable], ...] = (
@@ -30,6 +32,7 @@ TABLE: tuple[tuple[str, str, str, Callable], ...] = (
     ("POST", U + "/messages/import", "messages.import", msg.import_message),
     ("POST", U + "/messages/send", "messages.send", msg.send_message),
     ("POST", U + "/messages/batchModify", "messages.batchModify", msg.batch_modify),
+    ("POST", U + "/messages/batchDelete", "messages.batchDelete", th.batch_delete),
     ("GET", U + "/messages/{id}", "messages.get", msg.get_message),
     ("DELETE", U + "/messages/{id}", "messages.delete", msg.delete_message),
     ("POST", U + "/messages/{id}/modify", "messages.modify", msg.modify_message),
@@ -38,6 +41,18 @@ TABLE: tuple[tuple[str, str, str, Callable], ...] = (
     ("GET", U + "/messages/{messageId}/attachments/{id}", "messages.attachments.get", msg.get_attachment),
     ("GET", U + "/threads", "threads.list", mb.list_threads),
     ("GET", U + "/threads/{id}", "threads.get", mb.get_thread),
+    ("DELETE", U + "/threads/{id}", "threads.delete", th.delete_thread),
+    ("POST", U + "/threads/{id}/modify", "threads.modify", th.modify_thread),
+    ("POST", U + "/threads/{id}/trash", "threads.trash", th.trash_thread),
+    ("POST", U + "/threads/{id}/untrash", "threads.untrash", th.untrash_thread),
+    ("GET", U + "/drafts", "drafts.list", dr.list_drafts),
+    ("POST", U + "/drafts", "drafts.create", dr.create_draft),
+    ("POST", U + "/drafts/send", "drafts.send", dr.send_draft),
+    ("GET", U + "/drafts/{id}", "drafts.get", dr.get_draft),
+    ("PUT", U + "/drafts/{id}", "drafts.update", dr.update_draft),
+    # UPLOADS below are all POSTs; drafts.update uploads its message with a PUT.
+    ("PUT", "/upload" + U + "/drafts/{id}", "drafts.update", dr.update_draft),
+    ("DELETE", U + "/drafts/{id}", "drafts.delete", dr.delete_draft),
     ("GET", U + "/settings/forwardingAddresses", "settings.forwardingAddresses.list", st.list_forwarding),
     ("POST", U + "/settings/forwardingAddresses", "settings.forwardingAddresses.create", st.create_forwarding),
     ("GET", U + "/settings/forwardingAddresses/{forwardingEmail}", "settings.forwardingAddresses.get",
@@ -55,7 +70,8 @@ TABLE: tuple[tuple[str, str, str, Callable], ...] = (
 )
 # Media uploads carry the message itself; they reach the same handlers.
 UPLOADS = {"/upload" + U + "/messages": "messages.insert", "/upload" + U + "/messages/import": "messages.import",
-           "/upload" + U + "/messages/send": "messages.send"}
+           "/upload" + U + "/messages/send": "messages.send", "/upload" + U + "/drafts": "drafts.create",
+           "/upload" + U + "/drafts/send": "drafts.send"}
 
 
 @dataclass(frozen=True)

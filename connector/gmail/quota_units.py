@@ -7,6 +7,8 @@ from __future__ import annotations
 
 GMAIL_UNITS: dict[str, int] = {
     "getProfile": 1, "watch": 100, "stop": 50, "history.list": 2,
+    "drafts.create": 10, "drafts.delete": 10, "drafts.get": 5, "drafts.list": 5, "drafts.send": 100,
+    "drafts.update": 15,
     "labels.create": 5, "labels.delete": 5, "labels.get": 1, "labels.list": 1, "labels.update": 5,
     "labels.patch": 5,
     "messages.attachments.get": 5, "messages.batchDelete": 50, "messages.batchModify": 50,

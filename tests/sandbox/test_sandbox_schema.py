@@ -66,6 +66,21 @@ def response_schemas():
     return by_method
 
 
+def _exercise_drafts_and_threads(users, ids: list[str]) -> None:
+    drafts = users.drafts()
+    draft = drafts.create(userId="me", body={"message": {"raw": b64(mail(to="x@example.org"))}}).execute()
+    drafts.update(userId="me", id=draft["id"], body={"message": {"raw": b64(mail(to="y@example.org"))}}).execute()
+    drafts.get(userId="me", id=draft["id"]).execute()
+    drafts.list(userId="me").execute()
+    drafts.send(userId="me", body={"id": draft["id"]}).execute()
+    users.threads().modify(userId="me", id=ids[0], body={"addLabelIds": ["STARRED"]}).execute()
+    users.threads().trash(userId="me", id=ids[0]).execute()
+    users.threads().untrash(userId="me", id=ids[0]).execute()
+    thread_id = users.messages().get(userId="me", id=ids[2]).execute()["threadId"]
+    users.threads().delete(userId="me", id=thread_id).execute()
+    users.messages().batchDelete(userId="me", body={"ids": [ids[4]]}).execute()
+
+
 def _exercise(sandbox, gmail, admin, smtp_sink):
     """One pass over every method the sandbox serves, including some of their errors."""
     users, core = gmail.users(), sandbox.core
@@ -96,6 +111,7 @@ def _exercise(sandbox, gmail, admin, smtp_sink):
     users.threads().list(userId="me").execute()
     users.threads().get(userId="me", id=ids[0]).execute()
     users.threads().get(userId="me", id=ids[0], format="metadata").execute()
+    _exercise_drafts_and_threads(users, ids)
     users.history().list(userId="me", startHistoryId=cursor).execute()
     settings, admin_settings = users.settings(), admin.users().settings()
     target = f"tickets@{HELPDESK_DOMAIN}"
