@@ -14,14 +14,14 @@ from typing import Callable
 from connector.forwarding import states
 from connector.forwarding.criteria import filter_action, filter_criteria, guided_steps
 from connector.forwarding.verification import new_token, verification_mail
-from connector.gmail.port import ForwardingNotPermitted, GmailGateway
+from connector.gmail.port import ForwardingNotPermitted, ForwardingRulesLimited, GmailGateway
 from connector.store.addresses import get_external, list_addresses, touch
 from connector.store.db import session_scope
 from connector.store.forwarding_models import ExternalAddress
 from connector.store.inboxes import get_inbox, list_inboxes
 from connector.store.types import utcnow
 from connector.collaborators import Collaborators
-from jobs.forwarding_filter import create_filter, find_filter
+from jobs.forwarding_filter import create_filter, find_filter, rules_deferred, rules_retry_at
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 30
@@ -88,14 +88,27 @@ def converge(runtime: Collaborators, gateway: GmailGateway, row: ExternalAddress
                        external=row.external_address, support=row.support_address)
     reason = plan.reason if plan.state == states.FAILED else None
     if plan.create_filter:
-        filter_id, refused = create_filter(gateway, row, wanted, action)
+        try:
+            filter_id, refused = create_filter(gateway, row, wanted, action)
+        except ForwardingRulesLimited as exc:
+            return _deferred(runtime, row, "the forwarding filter", exc, now, method), False
         if refused:
             plan, reason = states.Plan(states.FAILED, refused, False), refused
     if plan.state == row.state == states.FAILED and reason is None:
         reason = row.failure_reason           # a failure the check cannot see stays explained
     save(runtime, row.external_address, now, state=plan.state, failure_reason=reason, filter_id=filter_id,
-         last_check_at=now, **({"setup_method": method} if method else {}))
+         last_check_at=now, retry_at=None, rule_refusals=0, **({"setup_method": method} if method else {}))
     return plan, plan.create_filter
+
+
+def _deferred(runtime: Collaborators, row: ExternalAddress, what: str, exc: ForwardingRulesLimited,
+              now: datetime, method: str | None) -> states.Plan:
+    """Not active until the filter exists: the 30-second check makes it once the wait is over."""
+    when = rules_retry_at(now, row.rule_refusals, exc.retry_after)
+    reason = rules_deferred(row, what, when)
+    save(runtime, row.external_address, now, state=states.AWAITING, failure_reason=reason, retry_at=when,
+         rule_refusals=row.rule_refusals + 1, last_check_at=now, **({"setup_method": method} if method else {}))
+    return states.Plan(states.AWAITING, reason)
 
 
 def ensure_forwarding(runtime: Collaborators, external: str, *, method: str | None = None, criteria: str | None = None,
@@ -127,6 +140,10 @@ def _ensure_address(gateway: GmailGateway, row: ExternalAddress, method: str | N
         return status, False, method or row.setup_method or "service_account"
     try:
         created = gateway.create_forwarding_address(row.support_address)
+    except ForwardingRulesLimited as exc:
+        when = rules_retry_at(utcnow(), 0, exc.retry_after)
+        raise SetupError(rules_deferred(row, f"adding the forwarding address {row.support_address}", when,
+                                        by_itself=False)) from None
     except ForwardingNotPermitted:
         if method == "service_account":
             raise SetupError(f"Gmail refused to add a forwarding address for {row.external_address}: only a "
@@ -139,7 +156,9 @@ def _ensure_address(gateway: GmailGateway, row: ExternalAddress, method: str | N
 def _each(runtime: Collaborators, wanted_states: tuple[str, ...], repair: bool,
           now: Callable[[], datetime]) -> dict[str, str]:
     with session_scope(runtime.engine) as session:
-        externals = [r.external_address for r in list_addresses(session, wanted_states)]
+        # One that Gmail's forwarding-rules limit refused waits its turn: asking sooner only extends it.
+        externals = [r.external_address for r in list_addresses(session, wanted_states)
+                     if r.retry_at is None or r.retry_at <= now()]
     results: dict[str, str] = {}
     for external in externals:
         try:

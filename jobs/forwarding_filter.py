@@ -1,11 +1,31 @@
 """The forwarding filter in the external mailbox: found among Gmail's filters, created, replaced when outdated."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from connector.forwarding.criteria import is_our_filter, legacy_criteria
 from connector.gmail.port import GmailGateway, InvalidRequest, NotFound, TransientError
 from connector.store.forwarding_models import ExternalAddress
 
 GMAIL_FILTER_CAP = 1000
+RULES_BACKOFF_FLOOR = timedelta(minutes=5)
+RULES_BACKOFF_CAP = timedelta(hours=6)
+
+
+def rules_retry_at(now: datetime, refusals: int, stated_seconds: float | None) -> datetime:
+    """When to try a forwarding change again after Gmail's forwarding-rules limit refused one.
+
+    Never before our own exponential floor (5 min, 10, 20 ... up to 6 h): the retry time Gmail states
+    for this limit is unreliable (issue 16, item 5), so it only ever lengthens the wait."""
+    own = min(RULES_BACKOFF_FLOOR * (2 ** min(refusals, 10)), RULES_BACKOFF_CAP)
+    return now + max(own, timedelta(seconds=stated_seconds or 0))
+
+
+def rules_deferred(row: ExternalAddress, what: str, when: datetime, by_itself: bool = True) -> str:
+    then = ("the connector tries again by itself after {} UTC (or run forwarding setup again then)" if by_itself
+            else "run forwarding setup again after {} UTC")
+    return (f"Gmail's limit on changing forwarding rules refused {what} for {row.external_address}; "
+            + then.format(f"{when:%Y-%m-%d %H:%M}"))
 
 
 def create_filter(gateway: GmailGateway, row: ExternalAddress, wanted: dict, action: dict) -> tuple[str | None, str]:

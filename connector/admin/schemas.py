@@ -78,7 +78,7 @@ class ExternalAddressStatus(BaseModel):
     support_address: str
     group: str
     state: str = Field(description="not_configured | awaiting_confirmation | forwarding_active | verified | failed")
-    failure_reason: str | None = Field(description="what broke and what to do, when state is failed")
+    failure_reason: str | None = Field(description="what broke and what to do when state is failed, or why an awaiting setup waits")
     setup_method: str | None
     last_check_at: str | None
     verified_at: str | None = Field(description="when a test mail last came through the forwarding")

@@ -60,7 +60,9 @@ def _setup(args, settings) -> int:
     state = report.state
     if args.wait and state == states.AWAITING:
         state = _watch(runtime, report.external, args.wait)
-    if state == states.AWAITING:
+    if state == states.AWAITING and report.reason:
+        print(report.reason)
+    elif state == states.AWAITING:
         print("waiting for Google's confirmation: the daemon checks every 30 seconds; "
               "`gmail-connector forwarding status` shows the code and link once the mail arrives")
     elif state in states.WORKING:

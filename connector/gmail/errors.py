@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
-from connector.gmail.port import (AuthRevoked, ForwardingNotPermitted, GmailError, HistoryExpired,
-                                  InsufficientScope, InvalidRequest, NotFound, RateLimited,
+from connector.gmail.port import (AuthRevoked, ForwardingNotPermitted, ForwardingRulesLimited, GmailError,
+                                  HistoryExpired, InsufficientScope, InvalidRequest, NotFound, RateLimited,
                                   SendingLimitExceeded, TransientError)
 from connector.gmail.retry import RATE_LIMIT_REASONS, parse_retry_after
 
@@ -89,6 +89,17 @@ def is_transient_precondition(failure: HttpFailure, method: str) -> bool:
     return failure.status == 400 and failure.reason == "failedPrecondition" and method in TRANSIENT_PRECONDITION_METHODS
 
 
+# Methods that change what a mailbox forwards; Gmail limits how fast they may be called.
+FORWARDING_RULE_METHODS = frozenset({"settings.filters.create", "settings.filters.delete",
+                                     "settings.forwardingAddresses.create", "settings.forwardingAddresses.delete",
+                                     "settings.updateAutoForwarding"})
+
+
+def is_forwarding_rules_limit(failure: HttpFailure, method: str) -> bool:
+    """Gmail's "(Forwarding rules)" limit: a rate limit on a forwarding change, whose retry time is unreliable."""
+    return (is_rate_limit(failure) and method in FORWARDING_RULE_METHODS) or "forwarding rules" in failure.message.lower()
+
+
 def is_sending_cap(failure: HttpFailure, method: str) -> bool:
     """Gmail reports the daily sending cap as a rate limit on send, marked "(Mail sending)"."""
     # Only a send can hit the sending cap: a quota error on any other method is a plain rate limit.
@@ -109,6 +120,9 @@ def translate(failure: HttpFailure, method: str) -> GmailError:
         return AuthRevoked(f"{said}: the access token was refused even after a refresh; consent must be given again")
     if is_sending_cap(failure, method):
         return SendingLimitExceeded(f"{said}: the mailbox reached Gmail's sending limit", failure.retry_after)
+    if is_forwarding_rules_limit(failure, method):
+        return ForwardingRulesLimited(f"{said}: Gmail limits how often forwarding rules may change",
+                                      failure.retry_after)
     if is_rate_limit(failure) or failure.reason in _SENDING_CAP_REASONS:
         # A spent daily or project quota is not a missing scope: wait, do not ask for consent again.
         return RateLimited(said, failure.retry_after)

@@ -20,8 +20,8 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from connector.gmail import batching
-from connector.gmail.errors import (AlreadyExists, HttpFailure, failure_from_response, is_rate_limit,
-                                    is_transient_precondition, transport_failure, translate)
+from connector.gmail.errors import (AlreadyExists, HttpFailure, failure_from_response, is_forwarding_rules_limit,
+                                    is_rate_limit, is_transient_precondition, transport_failure, translate)
 from connector.gmail.port import (FetchResult, FilterRule, ForwardingAddress, GmailError, HistoryDelta, Label,
                                   Profile, SendAs, SentMessage, TransientError)
 from connector.gmail.retry import Backoff, Verdict, run_with_retries, should_retry
@@ -99,6 +99,8 @@ class GoogleGmail:
         def judge(exc: Exception) -> Verdict:
             if isinstance(exc, HttpError):
                 failure = _failure(exc)
+                if is_forwarding_rules_limit(failure, method):
+                    return Verdict(False)       # its retry time is unreliable: the job reschedules instead
                 retry = is_rate_limit(failure) or (retry_server_errors and (
                     should_retry(failure.status, failure.reason) or is_transient_precondition(failure, method)))
                 return Verdict(retry, failure.retry_after)

@@ -35,6 +35,13 @@ class RateLimited(GmailError):
         self.retry_after = retry_after
 
 
+class ForwardingRulesLimited(RateLimited):
+    """Gmail's own limit on changing forwarding rules (filters that forward, forwarding addresses).
+
+    Its stated retry time is not to be trusted, so the adapter does not wait in the call: the caller
+    schedules the next try with its own, longer backoff."""
+
+
 class SendingLimitExceeded(RateLimited):
     """The mailbox hit Gmail's daily sending cap; sending waits until the cap resets."""
 

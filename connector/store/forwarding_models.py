@@ -33,5 +33,7 @@ class ExternalAddress(SQLModel, table=True):
     verification_sent_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
     verified_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
     last_check_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    retry_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)   # Gmail's forwarding-rules limit
+    rule_refusals: int = 0                              # refusals by that limit in a row
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -165,3 +165,52 @@ def test_a_mailbox_at_gmails_filter_cap_fails_with_the_fix_not_retries_forever(w
     check_forwarding(world.runtime)
     row = world.row(FACTURATION)
     assert row.state == states.FAILED and "1000 Gmail filters" in row.failure_reason
+
+
+def _calls(world, mailbox: str, method: str) -> int:
+    return world.sandbox.core.quota.calls.get(mailbox, {}).get(method, 0)
+
+
+def test_gmails_forwarding_rules_limit_defers_the_filter_with_our_own_backoff_not_its_retry_time(world):
+    from datetime import timedelta
+    from connector.store.types import utcnow
+    from sandbox.errors import for_reason
+    world.map(FACTURATION)
+    world.connect(FACTURATION, "Billing", service_account=True)
+    ensure_forwarding(world.runtime, FACTURATION)
+    world.click_confirmation_link(FACTURATION)
+    world.sandbox.core.faults.add({"method": "settings.filters.create", "reason": "forwardingRulesLimit", "times": 2})
+    assert "(Forwarding rules)" in for_reason("forwardingRulesLimit").message     # "retry after a minute"
+
+    start = utcnow()
+    assert check_forwarding(world.runtime, now=lambda: start) == {FACTURATION: states.AWAITING}
+    row = world.row(FACTURATION)
+    assert "limit on changing forwarding rules" in row.failure_reason and row.rule_refusals == 1
+    assert row.retry_at - start >= timedelta(minutes=5)      # Gmail said a minute; that is not trusted
+    assert world.filters(FACTURATION) == [] and _calls(world, FACTURATION, "settings.filters.create") == 0
+
+    lists = _calls(world, FACTURATION, "settings.filters.list")
+    assert check_forwarding(world.runtime, now=lambda: start + timedelta(minutes=2)) == {}   # still waiting
+    assert _calls(world, FACTURATION, "settings.filters.list") == lists                  # and asks nothing
+
+    later = row.retry_at + timedelta(seconds=1)
+    assert check_forwarding(world.runtime, now=lambda: later) == {FACTURATION: states.AWAITING}
+    second = world.row(FACTURATION)
+    assert second.rule_refusals == 2 and second.retry_at - later >= timedelta(minutes=10)   # doubled
+
+    done = second.retry_at + timedelta(seconds=1)
+    assert check_forwarding(world.runtime, now=lambda: done) == {FACTURATION: states.ACTIVE}
+    final = world.row(FACTURATION)
+    assert len(world.filters(FACTURATION)) == 1
+    assert (final.retry_at, final.rule_refusals, final.failure_reason) == (None, 0, None)
+
+
+def test_the_forwarding_rules_limit_on_adding_the_address_tells_when_to_run_setup_again(world):
+    world.map(FACTURATION)
+    world.connect(FACTURATION, "Billing", service_account=True)
+    world.sandbox.core.faults.add({"method": "settings.forwardingAddresses.create",
+                                   "reason": "forwardingRulesLimit", "times": 1})
+    with pytest.raises(SetupError, match="run forwarding setup again after"):
+        ensure_forwarding(world.runtime, FACTURATION)
+    assert world.row(FACTURATION).state == states.NOT_CONFIGURED
+    assert ensure_forwarding(world.runtime, FACTURATION).created_address

@@ -132,6 +132,21 @@ def test_batch_parts_that_fail_are_retried_in_a_follow_up_batch(sandbox, support
     assert support.sleeps and support.calls.count("messages.get") == 7
 
 
+def test_the_forwarding_rules_limit_is_not_waited_out_inside_the_call(sandbox, support):
+    # Its "Retry after" (a minute here) is unreliable: no in-call sleep, the job reschedules.
+    sandbox_post(sandbox, "/_sandbox/faults", {"method": "settings.filters.create", "reason": "forwardingRulesLimit"})
+    with pytest.raises(port.ForwardingRulesLimited) as caught:
+        support.gmail.create_filter({"query": "deliveredto:x@masociete.com"}, {"forward": "x@helpdesk.example.com"})
+    assert support.sleeps == [] and 0 < caught.value.retry_after <= 61
+
+
+def test_the_sending_limit_fault_answers_like_the_daily_cap(sandbox, support):
+    sandbox_post(sandbox, "/_sandbox/faults", {"method": "messages.send", "reason": "mailSendingLimit"})
+    with pytest.raises(port.SendingLimitExceeded) as caught:
+        support.gmail.send(mail("capped by a fault"))
+    assert caught.value.retry_after > 3600 and support.sleeps == []
+
+
 def test_the_sending_cap_is_reported_with_the_servers_retry_after(sandbox, adapters):
     sales = adapters(SALES)
     sandbox.core.record_sends(SALES, 100_000)
