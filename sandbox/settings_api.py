@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from sandbox import mime, search
+from sandbox import search
 from sandbox.errors import ApiError, internal_error, invalid, not_found, precondition
 from sandbox.labels import LabelSet
 from sandbox.mailbox import Mailbox, StoredMessage
@@ -123,23 +123,32 @@ def _same(rule: dict, criteria: dict, action: dict) -> bool:
 
 
 def filter_matches(rule: dict, msg: StoredMessage, box: Mailbox) -> bool:
-    """Gmail filter criteria: every given criterion must hold (text criteria are substring matches)."""
-    criteria, parsed = rule["criteria"], msg.parsed
-    checks = []
+    """Gmail filter criteria: every given criterion must hold, each read as Gmail search reads it.
+
+    A filter in Gmail is a saved search, so `from`, `to` and `subject` match whole words and addresses
+    as the search operators do, not substrings."""
+    return all(search.parse(query).matches(msg, box) != negated for query, negated in _criteria_queries(rule))
+
+
+def _criteria_queries(rule: dict) -> list[tuple[str, bool]]:
+    criteria, queries = rule["criteria"], []
     if "from" in criteria:
-        checks.append(criteria["from"].lower() in mime.first_header(parsed, "From").lower())
+        queries.append((f"from:({criteria['from']})", False))
     if "to" in criteria:
         # FilterCriteria.to "Includes recipients in the to, cc, and bcc header fields" (Gmail API reference,
         # users.settings.filters; the same text is in the discovery document): never Delivered-To, so mail
         # reaching the mailbox through a list or a hidden Bcc does not match.
-        to = " ".join(mime.first_header(parsed, h) for h in ("To", "Cc", "Bcc")).lower()
-        checks.append(criteria["to"].lower() in to)
+        value = criteria["to"]
+        queries.append((f"{{to:({value}) cc:({value}) bcc:({value})}}", False))
     if "subject" in criteria:
-        checks.append(criteria["subject"].lower() in mime.decoded_subject(parsed).lower())
+        queries.append((f"subject:({criteria['subject']})", False))
     if "query" in criteria:
-        checks.append(search.parse(criteria["query"]).matches(msg, box))
+        queries.append((criteria["query"], False))
     if "negatedQuery" in criteria:
-        checks.append(not search.parse(criteria["negatedQuery"]).matches(msg, box))
+        queries.append((criteria["negatedQuery"], True))
     if criteria.get("hasAttachment"):
-        checks.append(mime.has_attachment(parsed))
-    return all(checks)
+        queries.append(("has:attachment", False))
+    if criteria.get("size"):
+        comparison = "smaller" if criteria.get("sizeComparison") == "smaller" else "larger"
+        queries.append((f"{comparison}:{int(criteria['size'])}", False))
+    return queries

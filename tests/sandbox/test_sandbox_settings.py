@@ -139,10 +139,22 @@ def test_a_filter_beyond_the_thousand_filter_cap_is_a_500(sandbox, gmail):
 
 def test_filter_to_criterion_reads_to_cc_and_bcc_never_delivered_to(sandbox, gmail):
     gmail.users().settings().filters().create(userId="me", body={
-        "criteria": {"to": "support@"}, "action": {"addLabelIds": ["STARRED"]}}).execute()
+        "criteria": {"to": SUPPORT}, "action": {"addLabelIds": ["STARRED"]}}).execute()
     labels = lambda mid: sandbox.core.mailbox(SUPPORT).messages[mid].labels  # noqa: E731
     copied = sandbox.core.deliver(SUPPORT, mail(to="team@example.com", Cc=SUPPORT))
     blind = sandbox.core.deliver(SUPPORT, mail(to="team@example.com", Bcc=SUPPORT))
     envelope_only = sandbox.core.deliver(SUPPORT, mail(to="team@example.com"))   # a list or a hidden Bcc
     assert "STARRED" in labels(copied) and "STARRED" in labels(blind)
     assert "STARRED" not in labels(envelope_only)
+
+
+def test_filter_text_criteria_match_as_gmail_search_does_whole_words_not_substrings(sandbox, gmail):
+    # A Gmail filter is a saved search: "invoice" does not catch "invoices", "ann" catches Ann's address.
+    gmail.users().settings().filters().create(userId="me", body={
+        "criteria": {"subject": "invoice", "from": "ann"}, "action": {"addLabelIds": ["STARRED"]}}).execute()
+    labels = lambda mid: sandbox.core.mailbox(SUPPORT).messages[mid].labels  # noqa: E731
+    hit = sandbox.core.deliver(SUPPORT, mail(subject="Your invoice", sender="Ann Smith <ann@example.com>"))
+    plural = sandbox.core.deliver(SUPPORT, mail(subject="Your invoices", sender="ann@example.com"))
+    other = sandbox.core.deliver(SUPPORT, mail(subject="Your invoice", sender="joanna@example.com"))
+    assert "STARRED" in labels(hit)
+    assert "STARRED" not in labels(plural) and "STARRED" not in labels(other)
