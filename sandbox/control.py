@@ -44,7 +44,9 @@ def _add_fault(core, request):
 
     `reason` answers Google's own body for it: failedPrecondition (400, Gmail's transient "Precondition
     check failed."), userRateLimitExceeded (403 quota, no retry hint), rateLimitExceeded (403),
-    backendError (500). Batch parts obey faults like single calls."""
+    backendError (500), mailSendingLimit (429 "(Mail sending)"), forwardingRulesLimit (429
+    "(Forwarding rules)", an unreliable retry time), unauthorized_client (on method "oauth.token").
+    Batch parts obey faults like single calls (docs/sandbox.md)."""
     payload = _body(request)
     if not any(k in payload for k in ("status", "reason", "latency_ms")):
         raise bad_request("a fault needs status or reason (with times or rate) or latency_ms")
