@@ -27,8 +27,9 @@ def importers_of(package: str) -> list[str]:
     return found
 
 
-def test_only_the_google_adapter_imports_googleapiclient():
-    assert importers_of("googleapiclient") == ["connector/gmail/google.py"]
+def test_only_the_google_adapters_import_googleapiclient():
+    # One adapter per Google API: Gmail, and the Pub/Sub subscription that Gmail push publishes to.
+    assert importers_of("googleapiclient") == ["connector/gmail/google.py", "connector/pubsub/google.py"]
 
 
 def test_the_scan_sees_both_import_forms(tmp_path):
