@@ -31,7 +31,7 @@ DEFAULT_MESSAGES = {"2026": 2000, "legacy": 6000}
 
 @dataclass
 class ClientMeter:
-    """What the adapter did: calls attempted (a 429 included) and every pause it took."""
+    """What the adapter did: calls attempted (quota refusals included) and every pause it took."""
     attempts: int = 0
     sleeps: list[tuple[float, float]] = field(default_factory=list)   # (at, seconds)
     t0: float = field(default_factory=time.monotonic)
@@ -107,7 +107,7 @@ def _summary(tier, count, elapsed, passes, stats, meter, sampler) -> dict:
         "tier": tier, "messages": count, "imported": imported, "seconds": round(elapsed, 1),
         "passes": len(passes), "failed_passes": sum(1 for p in passes if p["error"]),
         "units_total": stats["units_total"], "units_per_message": round(stats["units_total"] / max(imported, 1), 3),
-        "calls": stats["calls"], "rejected_calls_429": meter.attempts - accepted,
+        "calls": stats["calls"], "rejected_calls_quota": meter.attempts - accepted,
         "messages_per_minute": round(per_minute, 1), "ceiling_per_minute": ceiling_per_minute(tier),
         "fraction_of_ceiling": round(per_minute / ceiling_per_minute(tier), 3),
         # A sliding 60 s window lets a fresh mailbox spend one full minute's units at once, so over
@@ -123,7 +123,7 @@ def _show(result: dict) -> None:
         ("messages imported", result["imported"]), ("wall time (s)", result["seconds"]),
         ("sync passes (failed)", f"{result['passes']} ({result['failed_passes']})"),
         ("quota units total", result["units_total"]), ("units per imported message", result["units_per_message"]),
-        ("calls rejected with 429", result["rejected_calls_429"]),
+        ("calls refused for quota (429 or 403)", result["rejected_calls_quota"]),
         ("seconds asleep in backoff", result["seconds_asleep"]),
         ("throughput (messages/min)", result["messages_per_minute"]),
         ("ceiling (messages/min)", result["ceiling_per_minute"]),

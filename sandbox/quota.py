@@ -7,7 +7,7 @@ from collections import Counter, deque
 from datetime import datetime, timedelta, timezone
 
 from connector.gmail.quota_units import GMAIL_UNITS
-from sandbox.errors import rate_limited
+from sandbox.errors import for_reason, rate_limited
 
 LEGACY_UNITS = GMAIL_UNITS
 TIERS = {
@@ -32,6 +32,7 @@ class QuotaMeter:
         self._window: dict[str, deque[tuple[float, int]]] = {}
         self.totals: Counter[str] = Counter()
         self.calls: dict[str, Counter[str]] = {}
+        self.refusals = 0
 
     def cost(self, method: str) -> int:
         return self.units.get(method, 1)
@@ -45,6 +46,12 @@ class QuotaMeter:
             window.popleft()
         used = sum(u for _, u in window)
         if self.tier != "off" and used + units > self.limit:
+            self.refusals += 1
+            if self.refusals % 2 == 0:
+                # Gmail answers the per-user limit both ways: a 429 with a retry time, or a 403
+                # userRateLimitExceeded with none (the quota page's error code; "Google can return
+                # either 429 or 403 for quota errors", Nylas' Gmail guide). Every other refusal is the 403.
+                raise for_reason("userRateLimitExceeded")
             wait = self._wait(window, used + units - self.limit, now)
             at = datetime.now(timezone.utc) + timedelta(seconds=wait)
             raise rate_limited(wait, at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")

@@ -30,6 +30,22 @@ def test_exhausted_quota_is_429_with_retry_after_and_googles_body(sandbox, gmail
     gmail.users().getProfile(userId="me").execute()       # 1 unit still fits
 
 
+def test_the_next_refusal_is_gmails_other_answer_a_403_without_any_retry_time(sandbox, gmail):
+    sandbox.core.quota.charge(SUPPORT, "messages.get", units=15_000 - 1)
+    answers = []
+    for _ in range(2):
+        with pytest.raises(HttpError) as caught:
+            gmail.users().messages().list(userId="me").execute()
+        answers.append((caught.value.resp.status, json.loads(caught.value.content)["error"], caught.value.resp))
+    (first, _, first_resp), (second, body, resp) = answers
+    assert {first, second} == {429, 403}
+    refused_403 = body if second == 403 else answers[0][1]
+    headers_403 = resp if second == 403 else first_resp
+    assert refused_403["errors"][0]["reason"] == "userRateLimitExceeded"
+    assert refused_403["errors"][0]["domain"] == "usageLimits" and "Retry after" not in refused_403["message"]
+    assert "retry-after" not in headers_403
+
+
 def test_tiers_price_messages_get_differently_and_off_still_counts():
     assert QuotaMeter("legacy").cost("messages.get") == 5
     assert QuotaMeter("2026").cost("messages.get") == 20 and QuotaMeter("2026").limit == 6000
