@@ -132,6 +132,18 @@ def _delegation(core, request):
     return json_response(200, {"scopes": sorted(scopes)})
 
 
+def _push(core, request):
+    """POST /_sandbox/push {"mailbox", "expire": true} lapses its watch now; {"publisher_granted": false}
+    makes users.watch answer as when gmail-api-push@system.gserviceaccount.com may not publish."""
+    payload = _body(request)
+    with core.lock:
+        if "publisher_granted" in payload:
+            core.push.publisher_granted = bool(payload["publisher_granted"])
+        expired = core.push.expire(_mailbox(core, payload).address) if payload.get("expire") else False
+        return json_response(200, {"publisher_granted": core.push.publisher_granted, "expired": expired,
+                                   "published": len(core.push.published), "dropped": core.push.dropped})
+
+
 def _add_oauth_client(core, request):
     """POST /_sandbox/oauth-clients: a second OAuth client, to rehearse a token used by the wrong one."""
     with core.lock:
@@ -153,4 +165,5 @@ _ACTIONS = {
     ("GET", "forwarding/confirm"): _confirm,
     ("POST", "delegation"): _delegation,
     ("POST", "oauth-clients"): _add_oauth_client,
+    ("POST", "push"): _push,
 }

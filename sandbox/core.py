@@ -11,6 +11,7 @@ from sandbox.errors import not_found, rate_limited
 from sandbox.faults import FaultInjector
 from sandbox.mailbox import Mailbox, StoredMessage
 from sandbox.oauth import OAuthServer
+from sandbox.push import PushHub, Watch
 from sandbox.quota import QuotaMeter
 from sandbox.relay import Outgoing, relay
 from sandbox.settings_api import MailSettings, filter_matches
@@ -41,6 +42,8 @@ class Sandbox:
         self.forwarded: list[dict] = []
         self.base_url = ""
         self._send_times: dict[str, deque[float]] = {}
+        self.watches: dict[str, Watch] = {}              # users.watch, per mailbox
+        self.push = PushHub(self)                        # publishes once given an emulator
         for address in mailboxes:
             self.add_mailbox(address)
 

@@ -1,9 +1,6 @@
 """Gmail's profile, watch/stop, history, labels and threads methods over the sandbox mailbox."""
 from __future__ import annotations
 
-import re
-import time
-
 from sandbox import render, search
 from sandbox.call import Call
 from sandbox.errors import invalid, not_found
@@ -20,15 +17,11 @@ def get_profile(call: Call) -> dict:
 
 
 def watch(call: Call) -> dict:
-    topic = str(call.body.get("topicName") or "")
-    if not re.fullmatch(r"projects/[^/]+/topics/[^/]+", topic):
-        raise invalid("Invalid topicName does not match projects/SOME_PROJECT/topics/SOME_TOPIC")
-    expiration = int(time.time() * 1000) + 7 * 86400 * 1000
-    return {"historyId": str(call.box.history_id), "expiration": str(expiration)}
+    return call.core.push.watch(call.box, call.body)
 
 
 def stop(call: Call) -> None:
-    return None
+    call.core.push.stop(call.box)
 
 
 def list_history(call: Call) -> dict:

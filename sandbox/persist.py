@@ -30,7 +30,7 @@ STATE_FILE = "sandbox-state.json"
 # here. Only these are rebuilt instead: locks, the fault plan and the command line's SMTP routes and
 # URL, the quota window (a minute long; the tier is saved on its own), and OAuth's access tokens and
 # authorization codes (short-lived: clients refresh, and a code lasts ten minutes).
-TRANSIENT = {Sandbox: frozenset({"lock", "faults", "smtp_routes", "base_url", "quota", "oauth"}),
+TRANSIENT = {Sandbox: frozenset({"lock", "faults", "smtp_routes", "base_url", "quota", "oauth", "push"}),
              OAuthServer: frozenset({"_delegable", "_clock", "token_uri", "access", "codes"})}
 
 

@@ -32,8 +32,11 @@ class SandboxServer:
 
     def __init__(self, mailboxes=(), state_dir: Path | str | None = None, quota_tier: str | None = None,
                  smtp_routes: dict[str, tuple[str, int]] | None = None, port: int = 0,
-                 host: str = "127.0.0.1", persist: bool = False) -> None:
+                 host: str = "127.0.0.1", persist: bool = False, pubsub: str | None = None,
+                 pubsub_project: str = "gmail-connector-test") -> None:
         self.core = Sandbox(mailboxes, quota_tier=quota_tier or "2026", smtp_routes=smtp_routes)
+        # Gmail push: users.watch checks its topic on, and notifications go to, this Pub/Sub emulator.
+        self.core.push.emulator, self.core.push.project = pubsub, pubsub_project
         self.app = App(self.core)
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.host, self.port = host, port
@@ -68,6 +71,7 @@ class SandboxServer:
             self.state_files = self.write_state_files()
         if self._autosaver is not None:
             self._autosaver.start()
+        self.core.push.start()
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"gmail-sandbox:{self.port}", daemon=True)
         self._thread.start()
@@ -81,6 +85,7 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self.core.push.stop_publishing()
         if self._autosaver is not None:      # after the HTTP face is down: nothing changes behind the last save
             self._autosaver.stop()
             self._autosaver = None

@@ -16,6 +16,9 @@ from sqlmodel import SQLModel
 
 from connector.store.db import make_engine, normalise_url, upgrade
 
+# Google's Pub/Sub emulator and its topics, for every test that needs Gmail push (tests/pubsub_emulator.py).
+pytest_plugins = ["tests.pubsub_emulator"]
+
 BACKEND_ENV, URL_ENV = "TEST_DATABASE_BACKEND", "TEST_DATABASE_URL"
 
 

@@ -38,6 +38,12 @@ def register(sub) -> None:
                              "messages.get costs 20)")
     parser.add_argument("--smtp-route", action="append", type=_route, default=[], metavar="DOMAIN=HOST:PORT",
                         help="relay mail for DOMAIN to this SMTP server (repeatable)")
+    parser.add_argument("--pubsub", metavar="HOST:PORT", default=None,
+                        help="a Pub/Sub emulator (scripts/start-pubsub.sh): users.watch checks its topic there and "
+                             "Gmail's push notifications are published to it, at most one per second per mailbox")
+    parser.add_argument("--pubsub-project", metavar="PROJECT", default="gmail-connector-test",
+                        help="the Cloud project a watch's topic must belong to (default gmail-connector-test, "
+                             "the project scripts/start-pubsub.sh creates)")
     parser.add_argument("--seed-demo", action="store_true",
                         help="deliver a few realistic support mails to each mailbox (not again on a restored state)")
     parser.set_defaults(func=run)
@@ -82,7 +88,8 @@ def _start(args: argparse.Namespace):
 
     try:
         server = SandboxServer(mailboxes=args.mailbox, state_dir=args.state, quota_tier=args.quota_tier,
-                              smtp_routes=dict(args.smtp_route), port=args.port, host=args.host, persist=True)
+                              smtp_routes=dict(args.smtp_route), port=args.port, host=args.host, persist=True,
+                              pubsub=args.pubsub, pubsub_project=args.pubsub_project)
     except StateError as exc:
         raise CommandError(f"cannot resume the sandbox: {exc}") from None
     try:

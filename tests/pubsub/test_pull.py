@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connector.pubsub.port import Malformed, Notification, PubSubRejected, SubscriptionMissing
-from tests.pubsub.conftest import ACK_DEADLINE
+from tests.pubsub_emulator import ACK_DEADLINE
 
 # Each test needs well under a few seconds once the emulator is up; a hang fails rather than waits.
 pytestmark = pytest.mark.timeout(20)

@@ -5,7 +5,7 @@ import pytest
 
 from connector.pubsub.google import GooglePubSub
 from connector.pubsub.port import PubSubUnavailable
-from tests.pubsub.conftest import EmulatorAdmin, free_port, installed_reason, start_emulator
+from tests.pubsub_emulator import EmulatorAdmin, free_port, installed_reason, start_emulator
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""Fixtures for the Pub/Sub adapter: Google's own Pub/Sub emulator, as scripts/start-pubsub.sh starts it.
+"""Fixtures for Gmail push tests: Google's own Pub/Sub emulator, as scripts/start-pubsub.sh starts it.
 
 With TEST_PUBSUB_EMULATOR_HOST set (CI exports what the script prints, prefixed TEST_) the tests use that emulator;
 otherwise the session starts a throwaway one on a free port and stops it at the end; without the
@@ -25,7 +25,7 @@ import requests
 
 from connector.pubsub.google import GooglePubSub
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "start-pubsub.sh"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "start-pubsub.sh"
 ACK_DEADLINE = 10          # Pub/Sub's minimum: redelivery tests wait as little as possible
 TIMEOUT = (2, 10)
 
