@@ -27,6 +27,7 @@ from connector.helpdesk.rt import RequestTracker
 from connector.helpdesk.webhook import SignedWebhook
 from connector.helpdesk.zammad import Zammad
 from connector.helpdesk.zendesk import Zendesk
+from connector.pubsub.google import GooglePubSub
 from connector.settings import Settings, SettingsError
 from connector.store.db import make_engine, upgrade
 from connector.store.private_files import restrict_tree
@@ -38,6 +39,8 @@ from jobs.deliver_events import deliver_events
 from jobs.dns_health import DNS_HEALTH_SECONDS, check_dns_health
 from jobs.forwarding import check_forwarding, recheck_forwarding_daily
 from jobs.pull_agent_replies import pull_agent_replies
+from jobs.push_listener import PushListener
+from jobs.push_watch import stop_unsynced_watches
 from jobs.retry_pending import retry_pending_smtp
 from jobs.send_reply import send_pending
 from jobs.sweep_agent_replies import SWEEP_SECONDS, sweep_agent_replies
@@ -170,7 +173,9 @@ def periodic_jobs(runtime: Runtime) -> list[PeriodicJob]:
             PeriodicJob("dns-health", DNS_HEALTH_SECONDS, lambda: check_dns_health(runtime)),
             PeriodicJob("helpdesk-delivery", 2, lambda: deliver_events(runtime)),
             PeriodicJob("helpdesk-replies", 5, lambda: pull_agent_replies(runtime)),
-            PeriodicJob("helpdesk-replies-sweep", SWEEP_SECONDS, lambda: sweep_agent_replies(runtime))]
+            PeriodicJob("helpdesk-replies-sweep", SWEEP_SECONDS, lambda: sweep_agent_replies(runtime))] + (
+        [PeriodicJob("push-stop-unsynced", 60, lambda: stop_unsynced_watches(runtime))]
+        if runtime.settings.push_enabled else [])
 
 
 @dataclass(frozen=True)
@@ -178,9 +183,16 @@ class DaemonParts:
     """What `gmail-connector run` starts and stops, in this order (the admin endpoint comes last)."""
     scheduler: Daemon
     receiver: InboundServer
+    push: PushListener | None = None        # with PUBSUB_TOPIC and PUBSUB_SUBSCRIPTION set
 
 
 def daemon_parts(runtime: Runtime) -> DaemonParts:
     # Mail and keys written by an older version may be 0644: closed once, before anything runs.
     restrict_tree(runtime.settings.data_dir)
-    return DaemonParts(scheduler=Daemon(runtime, periodic=periodic_jobs(runtime)), receiver=InboundServer(runtime))
+    daemon = Daemon(runtime, periodic=periodic_jobs(runtime))
+    push = None
+    if runtime.settings.push_enabled:
+        push = PushListener(runtime, lambda: GooglePubSub.from_settings(runtime.settings), daemon.held_idle,
+                            daemon.notify)
+        daemon.push = push
+    return DaemonParts(scheduler=daemon, receiver=InboundServer(runtime), push=push)

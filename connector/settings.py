@@ -88,6 +88,7 @@ GENERAL, SYNC, READING, ADMIN = "General", "Inbox sync", "Reading mail", "Admin 
 INBOUND, SECRETS, DNS = "Inbound SMTP (forwarded mail)", "Secrets", "DNS"
 RELAY = "Replies through an SMTP relay (external addresses received by forwarding)"
 LEASES = "Several daemons on one PostgreSQL"
+PUSH = "Real-time mail: Gmail push through Cloud Pub/Sub (docs/google-setup.md)"
 HELPDESK, RT, WEBHOOK = "Helpdesk destination", "Request Tracker (HELPDESK=rt)", "Signed webhook (HELPDESK=webhook)"
 HELPDESKS = ("builtin", "rt", "webhook", "django_helpdesk", "zendesk", "zammad", "freshdesk", "freescout")
 DJANGO_HELPDESK, ZENDESK, ZAMMAD = ("django-helpdesk (HELPDESK=django_helpdesk)", "Zendesk (HELPDESK=zendesk)",
@@ -105,6 +106,16 @@ def _queue_map(key: str, raw: str) -> tuple[tuple[str, str], ...]:
             raise SettingsError(f"{key} must look like Group=Queue,Group=Queue, not {item!r}")
         pairs.append((group.strip(), queue.strip()))
     return tuple(pairs)
+
+
+def _pubsub_name(kind: str) -> Parser:
+    def parse(key: str, raw: str) -> str:
+        value = raw.strip()
+        parts = value.split("/")
+        if len(parts) != 4 or parts[0] != "projects" or parts[2] != kind or not parts[1] or not parts[3]:
+            raise SettingsError(f"{key} must look like projects/PROJECT/{kind}/NAME, not {raw!r}")
+        return value
+    return parse
 
 
 def _yes_no(key: str, raw: str) -> bool:
@@ -188,6 +199,22 @@ class Settings:
     lease_ttl_seconds: int = setting(90, LEASES, "How long an inbox lease outlives its daemon's last heartbeat: a "
                                      "daemon that dies has its inboxes taken over by the others within this many "
                                      "seconds.", _whole(3))
+    pubsub_topic: str = setting("", PUSH, "The Pub/Sub topic Gmail publishes mailbox changes to "
+                                "(users.watch), as projects/PROJECT/topics/NAME. With PUBSUB_SUBSCRIPTION set "
+                                "too, every active inbox is watched and synced within seconds of new mail.",
+                                _pubsub_name("topics"))
+    pubsub_subscription: str = setting("", PUSH, "The pull subscription of PUBSUB_TOPIC the daemon reads, as "
+                                       "projects/PROJECT/subscriptions/NAME (all daemons share it).",
+                                       _pubsub_name("subscriptions"))
+    pubsub_credentials_file: str = setting("", PUSH, "Service-account key file (JSON) the daemon pulls the "
+                                           "subscription with (roles/pubsub.subscriber). Empty: application default "
+                                           "credentials.", _text)
+    pubsub_emulator_host: str = setting("", PUSH, "HOST:PORT of a Pub/Sub emulator (scripts/start-pubsub.sh) "
+                                        "instead of Google's Pub/Sub; no credentials are used then.")
+    push_fallback_poll_seconds: int = setting(300, PUSH, "With push working for an inbox, it is still polled this "
+                                              "often as a safety net (Gmail may delay or drop notifications); "
+                                              "POLL_INTERVAL_SECONDS applies while push is off or failing for it.",
+                                              _whole(10))
     helpdesk: str = setting("builtin", HELPDESK, "Where tickets are delivered: builtin (the connector's own store, "
                             "its dashboard and API), rt (Request Tracker 5), webhook (signed JSON events), "
                             "django_helpdesk, zendesk, zammad, freshdesk or freescout (docs/helpdesks.md).",
@@ -241,9 +268,15 @@ class Settings:
     freescout_api_key: str = setting("", FREESCOUT, "FreeScout API key (API & Webhooks module).", secret=True)
 
     def __post_init__(self) -> None:
+        if bool(self.pubsub_topic) != bool(self.pubsub_subscription):
+            raise SettingsError("PUBSUB_TOPIC and PUBSUB_SUBSCRIPTION go together: set both for push, or neither")
         if not self.database_url:
             url = f"sqlite:///{(self.data_dir / 'connector.db').as_posix()}"
             object.__setattr__(self, "database_url", url)
+
+    @property
+    def push_enabled(self) -> bool:
+        return bool(self.pubsub_topic and self.pubsub_subscription)
 
     @property
     def attachments_dir(self) -> Path:

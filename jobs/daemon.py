@@ -22,7 +22,9 @@ from connector.store.inboxes import get_inbox
 from connector.store.leases import SYNCED_STATES
 from connector.store.models import Inbox
 from connector.store.types import utcnow
+from connector.store.push import add_recovered, healthy_watches
 from jobs.leases import LeaseKeeper
+from jobs.push_watch import keep_watch
 from jobs.sync_inbox import sync_inbox
 from connector.collaborators import Collaborators
 
@@ -65,6 +67,9 @@ class Daemon:
         self.round_seconds = max(1.0, min(REFRESH_SECONDS, ttl / 3))
         self._intervals: dict[str, int] = {}
         self._forced: set[str] = set()      # "sync now" asked by a person skips the backoff once
+        self.push = None                    # the PushListener, when push is on (its counters for /status)
+        self._notified: set[str] = set()    # a push notification asked for the next pass
+        self._again: set[str] = set()       # ... while a pass ran: one more pass right after it
         # Guards the held and in-flight sets: a lease is never let go while its pass runs.
         self._lock = threading.Lock()
         self._held: set[str] = set()
@@ -124,13 +129,16 @@ class Daemon:
                 self._add(address, interval, immediately=True)
 
     def _intervals_of(self, addresses: set[str]) -> dict[str, int]:
-        default = self.runtime.settings.poll_interval_seconds
+        """Each inbox's poll interval; with a working watch only the safety net (PUSH_FALLBACK_POLL_SECONDS)."""
+        settings = self.runtime.settings
         if not addresses:
             return {}
         query = select(Inbox.address, Inbox.state, Inbox.poll_interval_seconds).where(Inbox.address.in_(addresses))
         with session_scope(self.runtime.engine) as session:
-            return {address: interval or default for address, state, interval in session.exec(query)
-                    if state in SYNCED_STATES}
+            pushed = healthy_watches(session, addresses, self.now()) if settings.push_enabled else set()
+            return {address: (settings.push_fallback_poll_seconds if address in pushed
+                              else interval or settings.poll_interval_seconds)
+                    for address, state, interval in session.exec(query) if state in SYNCED_STATES}
 
     def _add(self, address: str, interval: int, immediately: bool) -> None:
         jitter = max(1, interval // 10)
@@ -165,15 +173,52 @@ class Daemon:
         finally:
             with self._lock:
                 self._in_flight.discard(address)
+                again = address in self._again
+                self._again.discard(address)
+            if again:
+                self.notify(address)
 
     def _pass(self, address: str) -> None:
+        with self._lock:
+            pushed = address in self._notified
+            self._notified.discard(address)
         with session_scope(self.runtime.engine) as session:
             inbox = get_inbox(session, address)
             forced = address in self._forced
             self._forced.discard(address)
             if inbox is None or (not forced and inbox.backoff_until and inbox.backoff_until > self.now()):
                 return
-        sync_inbox(self.runtime, address, now=self.now, should_stop=self._stopping.is_set)
+        keep_watch(self.runtime, address, now=self.now)
+        report = sync_inbox(self.runtime, address, now=self.now, should_stop=self._stopping.is_set)
+        if not pushed and report.imported and self.runtime.settings.push_enabled:
+            self._count_recovered(address, report.imported)
+
+    def _count_recovered(self, address: str, imported: int) -> None:
+        """Mail the safety-net poll found while the watch worked: notifications Gmail delayed or dropped."""
+        with session_scope(self.runtime.engine) as session:
+            inbox = get_inbox(session, address)
+            if inbox is not None and address in healthy_watches(session, {address}, self.now()):
+                add_recovered(session, inbox.id, imported, self.now())
+
+    def notify(self, address: str) -> bool:
+        """A push notification asks for a pass now; bursts fold into one, and one more after a running pass."""
+        with self._lock:
+            if address not in self._held or self._stopping.is_set():
+                return False
+            self._notified.add(address)
+            if address in self._in_flight:
+                self._again.add(address)
+                return True
+        job = self.scheduler.get_job(_job_id(address))
+        if job is None:
+            return False
+        job.modify(next_run_time=self.now())
+        return True
+
+    def held_idle(self) -> set[str]:
+        """Inboxes this daemon holds with no pass running: where a wanted pass may start now."""
+        with self._lock:
+            return self._held - self._in_flight
 
     # ---- hooks for the admin endpoint ------------------------------------------------------
 

@@ -66,7 +66,7 @@ def serve(runtime: Runtime, stop: threading.Event, on_tick=None, tick_seconds: f
     admin = AdminServer(create_app(runtime, daemon), host, port)
     started = []
     try:
-        for part in (daemon, inbound, admin):
+        for part in (daemon, *([parts.push] if parts.push else []), inbound, admin):
             part.start()
             started.append(part)
     except (OSError, AdminServerError) as exc:

@@ -14,7 +14,7 @@ from typing import Mapping
 
 from connector.gmail.port import (AuthRevoked, ForwardingNotPermitted, ForwardingRulesLimited, GmailError,
                                   HistoryExpired, InsufficientScope, InvalidRequest, NotFound, RateLimited,
-                                  SendingLimitExceeded, TransientError)
+                                  SendingLimitExceeded, TransientError, WatchRefused)
 from connector.gmail.retry import RATE_LIMIT_REASONS, parse_retry_after
 
 
@@ -112,6 +112,8 @@ def is_sending_cap(failure: HttpFailure, method: str) -> bool:
 def translate(failure: HttpFailure, method: str) -> GmailError:
     """The port error for a failure that survived the adapter's retries."""
     status, said = failure.status, _describe(failure, method)
+    if method == "watch" and (status in (400, 404) or (status == 403 and failure.reason not in _SCOPE_REASONS)):
+        return WatchRefused(f"{said}: {_watch_fix(failure)}")
     if is_transient_precondition(failure, method):
         return TransientError(f"{said}: Gmail says this now and then and the same call then succeeds; retried later")
     if status == 400:
@@ -135,6 +137,17 @@ def translate(failure: HttpFailure, method: str) -> GmailError:
     if status >= 500:
         return TransientError(said)
     return InvalidRequest(said)
+
+
+def _watch_fix(failure: HttpFailure) -> str:
+    """What the admin does in the Cloud console for each of Gmail's refusals of users.watch."""
+    if failure.status == 404:
+        return "the Pub/Sub topic does not exist: create it (docs/google-setup.md, Gmail push)"
+    if failure.status == 403:
+        return ("grant gmail-api-push@system.gserviceaccount.com the Pub/Sub Publisher role "
+                "(roles/pubsub.publisher) on the topic (docs/google-setup.md, Gmail push)")
+    return ("PUBSUB_TOPIC must be a topic of the Cloud project that owns the OAuth client or service account, "
+            "written projects/PROJECT/topics/NAME")
 
 
 def _forbidden(failure: HttpFailure, method: str, said: str) -> GmailError:

@@ -10,6 +10,7 @@ import base64
 import random
 import socket
 import time
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 import google_auth_httplib2
@@ -23,7 +24,7 @@ from connector.gmail import batching
 from connector.gmail.errors import (AlreadyExists, HttpFailure, failure_from_response, is_forwarding_rules_limit,
                                     is_rate_limit, is_transient_precondition, transport_failure, translate)
 from connector.gmail.port import (FetchResult, FilterRule, ForwardingAddress, GmailError, HistoryDelta, Label,
-                                  Profile, SendAs, SentMessage, TransientError)
+                                  Profile, SendAs, SentMessage, TransientError, WatchStarted)
 from connector.gmail.retry import Backoff, Verdict, run_with_retries, should_retry
 
 _TRANSPORT_ERRORS = (httplib2.HttpLib2Error, socket.timeout, ConnectionError, OSError,
@@ -252,6 +253,17 @@ class GoogleGmail:
         # A 5xx or dropped connection may hide a message that did go out: never resend blindly.
         item = self._call(self._messages.send(userId="me", body=body), retry_server_errors=False)
         return SentMessage(id=item["id"], thread_id=item.get("threadId", ""), label_ids=tuple(item.get("labelIds", ())))
+
+    # ---- push ----------------------------------------------------------------------------
+
+    def watch(self, topic: str, label_ids: Sequence[str] = ("INBOX",)) -> WatchStarted:
+        body = {"topicName": topic, "labelIds": list(label_ids), "labelFilterBehavior": "include"}
+        item = self._call(self._users().watch(userId="me", body=body))
+        expiration = datetime.fromtimestamp(int(item["expiration"]) / 1000, timezone.utc)
+        return WatchStarted(history_id=str(item["historyId"]), expiration=expiration)
+
+    def stop_watch(self) -> None:
+        self._call(self._users().stop(userId="me"))
 
     # ---- settings ------------------------------------------------------------------------
 

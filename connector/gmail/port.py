@@ -6,6 +6,7 @@ catches the errors below; none of it sees `googleapiclient` or an HTTP status.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Iterable, Protocol, Sequence
 
 
@@ -44,6 +45,12 @@ class ForwardingRulesLimited(RateLimited):
 
 class SendingLimitExceeded(RateLimited):
     """The mailbox hit Gmail's daily sending cap; sending waits until the cap resets."""
+
+
+class WatchRefused(GmailError):
+    """users.watch refused the topic (missing, in another project, or Gmail may not publish to it).
+
+    The message says what to fix in the Cloud console; the inbox keeps polling meanwhile."""
 
 
 class HistoryExpired(GmailError):
@@ -98,6 +105,13 @@ class FetchResult:
     messages: dict[str, RawMessage] = field(default_factory=dict)
     missing: tuple[str, ...] = ()                       # deleted between listing and fetching
     failed: dict[str, GmailError] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WatchStarted:
+    """What users.watch answered: the mailbox's history id now, and when the watch lapses."""
+    history_id: str
+    expiration: datetime
 
 
 @dataclass(frozen=True)
@@ -171,6 +185,11 @@ class GmailGateway(Protocol):
         ...
 
     def send(self, raw: bytes, thread_id: str | None = None) -> SentMessage: ...
+
+    def watch(self, topic: str, label_ids: Sequence[str] = ("INBOX",)) -> WatchStarted:
+        """Push notifications of this mailbox's changes to a Pub/Sub topic (replaces an earlier watch)."""
+
+    def stop_watch(self) -> None: ...
 
     def send_as(self) -> list[SendAs]: ...
 

@@ -56,6 +56,28 @@ class GooglePubSub:
         self._subscriptions = self._service.projects().subscriptions()
         self._poll: tuple[float, google_auth_httplib2.AuthorizedHttp] | None = None
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> "GooglePubSub":
+        """What the composition root calls: PUBSUB_SUBSCRIPTION with the emulator, a key file, or ADC."""
+        if settings.pubsub_emulator_host:
+            return cls(settings.pubsub_subscription, emulator_host=settings.pubsub_emulator_host)
+        if settings.pubsub_credentials_file:
+            from google.oauth2 import service_account
+            try:
+                credentials = service_account.Credentials.from_service_account_file(
+                    settings.pubsub_credentials_file, scopes=[SCOPE])
+            except (OSError, ValueError) as exc:
+                raise PubSubDenied(f"PUBSUB_CREDENTIALS_FILE cannot be used: {type(exc).__name__}") from None
+        else:
+            import google.auth
+            try:
+                credentials, _ = google.auth.default(scopes=[SCOPE])
+            except auth_exceptions.DefaultCredentialsError:
+                raise PubSubDenied("no credentials for Pub/Sub: set PUBSUB_CREDENTIALS_FILE to a service-account "
+                                   "key with roles/pubsub.subscriber, or configure application default "
+                                   "credentials") from None
+        return cls(settings.pubsub_subscription, credentials)
+
     def _authorized(self, timeout: float) -> google_auth_httplib2.AuthorizedHttp:
         return google_auth_httplib2.AuthorizedHttp(self._credentials, http=httplib2.Http(timeout=timeout))
 

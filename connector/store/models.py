@@ -118,3 +118,4 @@ from connector.store import lease_models  # noqa: E402,F401  (inbox_leases, daem
 from connector.store import dns_models  # noqa: E402,F401  (dns_checks: DNS health per domain, issue 7)
 from connector.store import helpdesk_models  # noqa: E402,F401  (helpdesk outbox; issue 12)
 from connector.store import fetch_failure_models  # noqa: E402,F401  (fetch_failures: reads Gmail refused; issue 16)
+from connector.store import push_models  # noqa: E402,F401  (push_watches: Gmail push per inbox; issue 14)

@@ -1,0 +1,99 @@
+"""Reading and writing push_watches: a watch started or refused, notifications marked, passes wanted."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, case, cast, update
+from sqlmodel import Session, select
+
+from connector.store.models import Inbox
+from connector.store.push_models import PushWatch
+
+RENEW_EVERY = timedelta(days=1)              # Google: at least every 7 days, daily recommended
+RETRY_REFUSED_AFTER = timedelta(minutes=10)  # a refused watch (the topic's setup) is tried again this often
+
+
+def watch_of(session: Session, inbox_id: int) -> PushWatch | None:
+    return session.exec(select(PushWatch).where(PushWatch.inbox_id == inbox_id)).first()
+
+
+def _row(session: Session, inbox_id: int, now: datetime) -> PushWatch:
+    row = watch_of(session, inbox_id)
+    if row is None:
+        row = PushWatch(inbox_id=inbox_id, created_at=now, updated_at=now)
+        session.add(row)
+    return row
+
+
+def watch_due(row: PushWatch | None, topic: str, now: datetime) -> bool:
+    """Whether the holder's pass calls users.watch: never watched, another topic, ended, expiring, a day
+    old, or failed (a refusal, which needs the admin, is retried every ten minutes; a hiccup at once)."""
+    if row is None or row.topic != topic:
+        return True
+    if row.error:
+        return row.expiration is not None or row.error_at is None or now - row.error_at >= RETRY_REFUSED_AFTER
+    if row.expiration is None:
+        return True
+    return row.expiration <= now + timedelta(hours=1) or row.renewed_at is None or now - row.renewed_at >= RENEW_EVERY
+
+
+def record_watch(session: Session, inbox_id: int, topic: str, expiration: datetime, now: datetime) -> None:
+    row = _row(session, inbox_id, now)
+    row.topic, row.expiration, row.renewed_at, row.error, row.error_at = topic, expiration, now, None, None
+    row.updated_at = now
+
+
+def record_watch_failure(session: Session, inbox_id: int, topic: str, error: str, refused: bool,
+                         now: datetime) -> None:
+    """A refusal ends the watch (the inbox polls); a transient failure keeps an unexpired one."""
+    row = _row(session, inbox_id, now)
+    if refused or row.topic != topic or (row.expiration is not None and row.expiration <= now):
+        row.expiration = None
+    row.topic, row.error, row.error_at, row.updated_at = topic, error[:1000], now, now
+
+
+def end_watch(session: Session, inbox_id: int, now: datetime) -> None:
+    """users.stop was called (the inbox is paused): no watch until it is active again."""
+    row = watch_of(session, inbox_id)
+    if row is not None:
+        row.expiration, row.error, row.error_at, row.updated_at = None, None, None, now
+
+
+def healthy_watches(session: Session, addresses: set[str], now: datetime) -> set[str]:
+    """The inboxes among `addresses` with a working, unexpired watch: they poll only as a safety net."""
+    if not addresses:
+        return set()
+    query = (select(Inbox.address).join(PushWatch, PushWatch.inbox_id == Inbox.id)
+             .where(Inbox.address.in_(addresses), PushWatch.expiration > now, PushWatch.error.is_(None)))
+    return set(session.exec(query))
+
+
+def mark_wanted(session: Session, wanted: dict[int, int], counts: dict[int, int], now: datetime) -> None:
+    """Notifications pulled: per inbox the highest history id reported, and how many there were."""
+    for inbox_id, history_id in wanted.items():
+        _row(session, inbox_id, now)
+        session.flush()
+        higher = case((PushWatch.wanted_history_id.is_(None), history_id),
+                      (PushWatch.wanted_history_id < history_id, history_id), else_=PushWatch.wanted_history_id)
+        session.exec(update(PushWatch).where(PushWatch.inbox_id == inbox_id).values(
+            wanted_history_id=higher, last_notification_at=now, updated_at=now,
+            notifications=PushWatch.notifications + counts.get(inbox_id, 1)))
+
+
+def passes_wanted(session: Session, addresses: set[str], now: datetime) -> list[str]:
+    """Inboxes among `addresses` a notification asked to sync that their cursor has not reached yet."""
+    if not addresses:
+        return []
+    cursor = cast(Inbox.history_id, BigInteger)
+    query = (select(Inbox.address).join(PushWatch, PushWatch.inbox_id == Inbox.id)
+             .where(Inbox.address.in_(addresses), PushWatch.wanted_history_id.is_not(None),
+                    (Inbox.history_id.is_(None)) | (PushWatch.wanted_history_id > cursor),
+                    (Inbox.backoff_until.is_(None)) | (Inbox.backoff_until <= now)))
+    return list(session.exec(query))
+
+
+def add_recovered(session: Session, inbox_id: int, messages: int, now: datetime) -> None:
+    row = watch_of(session, inbox_id)
+    if row is not None and messages:
+        row.recovered_by_poll += messages
+        row.updated_at = now
