@@ -29,6 +29,7 @@ class StoreCollector:
             status = build_status(session, utcnow(), self._daemon, self._usage, self._runtime.settings)
             self._latency.refresh(session)
         yield from inbox_metrics(status["inboxes"])
+        yield from push_metrics(status)
         yield from store_metrics(status)
         yield dns_metric(status["external_addresses"])
         if status.get("helpdesk"):
@@ -119,6 +120,32 @@ def inbox_metrics(inboxes: list[dict]) -> Iterator[Metric]:
         for name in INBOX_STATES:
             state.add_metric([row["address"], name], 1 if row["state"] == name else 0)
     return iter((imported, lag, state))
+
+
+def push_metrics(status: dict) -> Iterator[Metric]:
+    if not (status.get("push") or {}).get("configured"):
+        return
+    watching = GaugeMetricFamily("gmail_connector_push_enabled", "1 when the inbox has a working Gmail watch.",
+                                 labels=["inbox"])
+    notes = CounterMetricFamily("gmail_connector_push_notifications", "Gmail notifications pulled per inbox.",
+                                labels=["inbox"])
+    recovered = CounterMetricFamily("gmail_connector_push_recovered_by_poll", "Messages the safety-net poll found "
+                                    "that no notification announced, per inbox.", labels=["inbox"])
+    for row in status["inboxes"]:
+        push = row.get("push") or {}
+        watching.add_metric([row["address"]], 1 if push.get("enabled") else 0)
+        notes.add_metric([row["address"]], push.get("notifications", 0))
+        recovered.add_metric([row["address"]], push.get("recovered_by_poll", 0))
+    yield from (watching, notes, recovered)
+    listener = status["push"].get("listener")
+    if listener:
+        pulled = CounterMetricFamily("gmail_connector_push_listener_messages", "Pub/Sub messages this daemon "
+                                     "pulled, by outcome.", labels=["outcome"])
+        for outcome in ("received", "unknown", "malformed", "acked", "given_up"):
+            pulled.add_metric([outcome], listener[outcome])
+        yield pulled
+        yield GaugeMetricFamily("gmail_connector_push_listener_pending", "Notifications pulled, not yet acked "
+                                "(their pass has not covered them yet).", value=listener["pending"])
 
 
 def router(runtime: Runtime, daemon=None, usage: ApiUsage | None = None) -> APIRouter:

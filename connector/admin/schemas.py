@@ -32,6 +32,34 @@ class InboxLeaseStatus(BaseModel):
     expired: bool
 
 
+class InboxPushStatus(BaseModel):
+    enabled: bool = Field(description="a working, unexpired users.watch: mail arrives by push, polls are a safety net")
+    watch_expiration: str | None = Field(description="when Gmail's watch lapses unless renewed (daily)")
+    last_notification_at: str | None
+    notifications: int = Field(description="Gmail notifications pulled for this inbox, by any daemon")
+    recovered_by_poll: int = Field(description="messages the safety-net poll found that no notification announced")
+    error: str | None = Field(description="why users.watch failed, with the fix; the inbox polls meanwhile")
+    renewed_at: str | None
+
+
+class PushListenerStatus(BaseModel):
+    received: int
+    unknown: int = Field(description="notifications for an address that is not a synced inbox: acked, counted")
+    malformed: int
+    acked: int
+    given_up: int = Field(description="acked unsettled after 10 minutes; the safety-net poll covers them")
+    pending: int
+    last_pull_at: str | None
+    last_error: str | None
+
+
+class PushStatus(BaseModel):
+    configured: bool = Field(description="PUBSUB_TOPIC and PUBSUB_SUBSCRIPTION are set")
+    topic: str | None
+    subscription: str | None
+    listener: PushListenerStatus | None = Field(description="this daemon's listener; null without a daemon")
+
+
 class InboxStatus(BaseModel):
     address: str
     mode: Literal["direct", "forwarding"]
@@ -53,6 +81,7 @@ class InboxStatus(BaseModel):
     quota_units_last_day: int | None = Field(description="the same over the last 24 hours")
     lease: InboxLeaseStatus | None = Field(
         None, description="which daemon syncs this inbox, since when (null: no daemon holds it)")
+    push: InboxPushStatus | None = Field(None, description="Gmail push for this inbox")
 
 
 class DnsRecordHealth(BaseModel):
@@ -149,6 +178,7 @@ class Status(BaseModel):
     helpdesk: HelpdeskDelivery | None = Field(None, description="delivery to the helpdesk destination")
     api_usage_by_method: dict[str, MethodUsage] | None = Field(
         description="Gmail calls and quota units since the daemon started; null without a daemon")
+    push: PushStatus | None = Field(None, description="Gmail push through Cloud Pub/Sub")
     totals: Totals
 
 

@@ -9,6 +9,8 @@ from sqlmodel import Session, select
 
 from connector import __version__
 from connector.admin.helpdesk_view import helpdesk_status
+from connector.admin.push_view import push_summary
+from connector.store.push import NOT_WATCHED, push_by_inbox
 from connector.admin.sections import external_addresses, outgoing_queue, sync_errors_by_kind
 from connector.gmail.usage import ApiUsage
 from connector.settings import Settings
@@ -41,11 +43,12 @@ def build_status(session: Session, now: datetime, daemon: DaemonView | None = No
     tickets = _count_by(session, Ticket.status)
     units = usage.inbox_units() if usage is not None else None
     leases = lease_rows(session, now)
+    push = push_by_inbox(session, now)
     # A Workspace inbox may hold no grant of its own and borrow its domain's service-account key.
     domain_keys = set(session.exec(select(ServiceAccountKey.domain)))
     rows = [_inbox_status(inbox, credential_id is not None or _borrows_domain_key(inbox, domain_keys),
                           recent.get(inbox.id, 0), now, daemon)
-            | _quota(units, inbox.address) | {"lease": leases.get(inbox.address)}
+            | _quota(units, inbox.address) | {"lease": leases.get(inbox.address), "push": push.get(inbox.id, NOT_WATCHED)}
             for inbox, credential_id in inboxes]
     return {
         "version": __version__,
@@ -60,6 +63,7 @@ def build_status(session: Session, now: datetime, daemon: DaemonView | None = No
         "outgoing": outgoing_queue(session),
         "helpdesk": helpdesk_status(session, settings, now) if settings is not None else None,
         "api_usage_by_method": _by_method(usage),
+        "push": push_summary(settings, daemon),
         "totals": _totals(rows, suspended, tickets),
     }
 

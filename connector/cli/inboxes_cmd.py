@@ -10,12 +10,14 @@ from connector.cli import CommandError
 from connector.store.db import session_scope
 from connector.cli.grants import confirm_account, require_vault, save_grant
 from connector.store.inboxes import get_inbox, list_inboxes, remove_inbox, set_state
+from connector.store.push import NOT_WATCHED, push_by_inbox
 from connector.store.service_accounts import domain_of, service_account_key
 from connector.store.types import iso_utc, utcnow
 from oauth.credentials import CredentialsError
 from oauth.scopes import SERVICE_ACCOUNT_SCOPES
 from oauth.service_account import impersonate
 from oauth.vault import VaultError
+from jobs.push_watch import stop_watch
 
 
 def register(sub) -> None:
@@ -115,11 +117,12 @@ def _age(when: datetime | None) -> str:
 def _list(args, settings) -> int:
     runtime = bootstrap(settings)
     with session_scope(runtime.engine) as session:
+        push = push_by_inbox(session, utcnow())
         rows = [{"address": i.address, "group": i.group, "mode": i.mode, "state": i.state,
                  "credential_kind": i.credential_kind, "history_id": i.history_id,
                  "imported_total": i.imported_total, "last_success_at": iso_utc(i.last_success_at),
                  "last_error": i.last_error, "last_error_at": iso_utc(i.last_error_at),
-                 "_age": _age(i.last_success_at)} for i in list_inboxes(session)]
+                 "push": push.get(i.id, NOT_WATCHED), "_age": _age(i.last_success_at)} for i in list_inboxes(session)]
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=2))
         return 0
@@ -127,7 +130,9 @@ def _list(args, settings) -> int:
         print("no inboxes connected: gmail-connector auth add ADDRESS --client-secrets client_secret.json")
     for r in rows:
         print(f"{r['address']:<40} {r['state']:<13} group={r['group']:<12} imported={r['imported_total']:<6} "
-              f"last sync {r['_age']}" + (f"  error: {r['last_error']}" if r['last_error'] else ""))
+              f"last sync {r['_age']}" + ("  push" if r["push"]["enabled"] else "")
+              + (f"  error: {r['last_error']}" if r['last_error'] else "")
+              + (f"  push error: {r['push']['error']}" if r["push"]["error"] else ""))
     return 0
 
 
@@ -154,6 +159,9 @@ def _resume(args, settings) -> int:
 
 def _remove(args, settings) -> int:
     runtime = bootstrap(settings)
+    if settings.push_enabled:
+        # Gmail keeps publishing for a watch nobody stops (for up to 7 days): stop it while the grant exists.
+        stop_watch(runtime, args.address.lower())
     with session_scope(runtime.engine) as session:
         if not remove_inbox(session, args.address):
             raise CommandError(f"no connected inbox {args.address}")

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import BigInteger, case, cast, update
 from sqlmodel import Session, select
 
 from connector.store.models import Inbox
 from connector.store.push_models import PushWatch
+from connector.store.types import iso_utc
 
 RENEW_EVERY = timedelta(days=1)              # Google: at least every 7 days, daily recommended
 RETRY_REFUSED_AFTER = timedelta(minutes=10)  # a refused watch (the topic's setup) is tried again this often
@@ -97,3 +99,19 @@ def add_recovered(session: Session, inbox_id: int, messages: int, now: datetime)
     if row is not None and messages:
         row.recovered_by_poll += messages
         row.updated_at = now
+
+
+def push_by_inbox(session: Session, now: datetime) -> dict[int, dict[str, Any]]:
+    """One query for every inbox's watch; an inbox without a row has never been watched."""
+    return {row.inbox_id: _watch(row, now) for row in session.exec(select(PushWatch))}
+
+
+def _watch(row: PushWatch, now: datetime) -> dict[str, Any]:
+    working = row.expiration is not None and row.expiration > now and row.error is None
+    return {"enabled": working, "watch_expiration": iso_utc(row.expiration),
+            "last_notification_at": iso_utc(row.last_notification_at), "notifications": row.notifications,
+            "recovered_by_poll": row.recovered_by_poll, "error": row.error, "renewed_at": iso_utc(row.renewed_at)}
+
+
+NOT_WATCHED = {"enabled": False, "watch_expiration": None, "last_notification_at": None, "notifications": 0,
+               "recovered_by_poll": 0, "error": None, "renewed_at": None}
