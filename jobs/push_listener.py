@@ -73,10 +73,12 @@ class PushListener:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._acker: PullSource | None = None
+        self._acker_lock = threading.Lock()     # both threads ack; one adapter is not thread-safe
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        self._acker = self._factory()       # its own connection: the puller's is busy long-polling
+        """Never raises: missing credentials or an absent subscription show in the status, and the
+        inboxes keep polling until they are fixed."""
         for name, loop in (("push-pull", self._pull_loop), ("push-settle", self._settle_loop)):
             thread = threading.Thread(target=loop, name=name, daemon=True)
             thread.start()
@@ -88,8 +90,9 @@ class PushListener:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=1)
-        if self._acker is not None:
-            self._acker.close()
+        with self._acker_lock:
+            if self._acker is not None:
+                self._acker.close()
 
     def _pull_loop(self) -> None:
         source, pause = None, 1.0
@@ -126,6 +129,10 @@ class PushListener:
         while not self._stop.wait(SETTLE_SECONDS):
             try:
                 self.settle()
+            except PubSubError as exc:
+                self._failed(exc)
+                if self._acker is None:
+                    self._stop.wait(30.0)           # no credentials or subscription yet: ask again slowly
             except Exception:  # noqa: BLE001 — a database hiccup: the next round tries again
                 log.exception("push listener: settling failed")
 
@@ -192,8 +199,9 @@ class PushListener:
             self._pending = [item for item in self._pending if id(item) not in finished]
         self.counters.given_up += len(stale)
         self._ack([item.ack_id for item in covered + stale])
-        if extend and self._acker is not None:
-            self._acker.extend(extend, EXTEND_BY)
+        if extend:
+            with self._acker_lock:
+                self._acking_source().extend(extend, EXTEND_BY)
         self._nudge_wanted()
 
     def _nudge_wanted(self) -> None:
@@ -206,11 +214,18 @@ class PushListener:
         for address in wanted:
             self._notify(address)
 
+    def _acking_source(self) -> PullSource:
+        """The adapter that acks and extends (its own connection: the puller's is busy long-polling)."""
+        if self._acker is None:
+            self._acker = self._factory()
+        return self._acker
+
     def _ack(self, ack_ids: list[str]) -> None:
-        if not ack_ids or self._acker is None:
+        if not ack_ids:
             return
         try:
-            self._acker.ack(ack_ids)
+            with self._acker_lock:
+                self._acking_source().ack(ack_ids)
         except PubSubError as exc:        # redelivered after the deadline, then found covered and acked
             self._failed(exc)
             return

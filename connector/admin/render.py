@@ -94,7 +94,21 @@ def _health(row: dict) -> str:
     if row["backoff_until"]:
         failures = row["consecutive_failures"]
         html += f'<br><span class="muted">backing off after {failures} failure{"" if failures == 1 else "s"}</span>'
-    return html
+    return html + _push(row.get("push"))
+
+
+def _push(push: dict | None) -> str:
+    """Push for this inbox: on (with its notifications), or why Gmail refused the watch."""
+    if not push:
+        return ""
+    if push["error"]:
+        return f'<br><span class="badge warn">push off</span> <span class="muted">{escape(push["error"])}</span>'
+    if push["enabled"]:
+        notes = push["notifications"]
+        recovered = f', {push["recovered_by_poll"]} caught by the safety-net poll' if push["recovered_by_poll"] else ""
+        return (f'<br><span class="badge ok">push</span> <span class="muted">{notes} notification'
+                f'{"" if notes == 1 else "s"}{recovered}</span>')
+    return ""
 
 
 def _why(message: str | None) -> str:

@@ -98,3 +98,12 @@ def test_notifications_for_unknown_addresses_and_malformed_ones_are_acked_and_co
     counters = parts.push.counters
     wait_for(lambda: counters.unknown == 1 and counters.malformed == 1 and counters.acked >= 2, 10, "both acked")
     assert parts.push.pending == 0
+
+
+def test_unusable_pubsub_credentials_never_stop_the_daemon_and_are_shown(world, tmp_path):
+    runtime = world.runtime(pubsub_emulator_host="", pubsub_credentials_file=str(tmp_path / "missing.json"))
+    world.connect(runtime, SUPPORT)
+    parts = world.start_daemon(runtime)
+    wait_for(lambda: parts.push.counters.last_error, 5, "the error recorded")
+    assert "PUBSUB_CREDENTIALS_FILE" in parts.push.counters.last_error
+    assert parts.scheduler.scheduler_running()
