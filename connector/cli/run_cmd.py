@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from connector.bootstrap import Runtime, bootstrap, daemon_parts
 from connector.cli import CommandError
+from connector.demo_push import start_demo_pubsub
 from connector.helpdesk.config import missing_settings
 from connector.settings import Settings
 
@@ -35,6 +36,9 @@ def register(sub) -> None:
     demo.add_argument("--trickle", type=float, default=20, metavar="SECONDS",
                       help="deliver a new customer mail every SECONDS (0: none; default 20)")
     demo.add_argument("--sandbox-port", type=int, default=0, help="port of the sandbox (default: any free port)")
+    demo.add_argument("--no-push", dest="push", action="store_false",
+                      help="poll only; by default Gmail push runs through Google's Pub/Sub emulator when it is "
+                           "installed (scripts/start-pubsub.sh)")
     demo.set_defaults(func=_demo)
 
 
@@ -113,21 +117,36 @@ def _safe_url(url: str) -> str:
 
 
 def _demo(args, settings: Settings) -> int:
+    demo_dir = settings.data_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    demo_dir.mkdir(mode=0o700, parents=True)
+    mailboxes = [address for address, _ in DEMO_INBOXES] + [DEMO_CUSTOMER]
+    pubsub, why_not = start_demo_pubsub(demo_dir / "pubsub") if args.push else (None, "--no-push")
+    print(f"Gmail push: Pub/Sub emulator on {pubsub.host}" if pubsub else f"Gmail push off ({why_not}): "
+          "the demo polls", flush=True)
+    try:
+        return _demo_with(args, settings, demo_dir, mailboxes, pubsub)
+    finally:
+        if pubsub is not None:
+            pubsub.stop()
+
+
+def _demo_with(args, settings: Settings, demo_dir, mailboxes, pubsub) -> int:
     from connector import demo_mail
     from connector.cli.inboxes_cmd import connect_inbox
     from sandbox.server import SandboxServer
 
-    demo_dir = settings.data_dir / "demo"
-    shutil.rmtree(demo_dir, ignore_errors=True)
-    mailboxes = [address for address, _ in DEMO_INBOXES] + [DEMO_CUSTOMER]
+    push = {"pubsub": pubsub.host, "pubsub_project": pubsub.project} if pubsub else {}
     with SandboxServer(mailboxes=mailboxes, state_dir=demo_dir / "sandbox", quota_tier="2026",
-                       port=args.sandbox_port) as sandbox:
+                       port=args.sandbox_port, **push) as sandbox:
         for address, _ in DEMO_INBOXES:
             for raw in demo_mail.demo_inbox_mail(address):
                 sandbox.core.deliver(address, raw)
+        push_settings = dict(pubsub_topic=pubsub.topic, pubsub_subscription=pubsub.subscription,
+                             pubsub_emulator_host=pubsub.host) if pubsub else {}
         demo_settings = replace(settings, data_dir=demo_dir, database_url=f"sqlite:///{demo_dir / 'connector.db'}",
                                 gmail_api_endpoint=sandbox.url, token_encryption_key="",
-                                poll_interval_seconds=min(settings.poll_interval_seconds, 10))
+                                poll_interval_seconds=min(settings.poll_interval_seconds, 10), **push_settings)
         runtime = bootstrap(demo_settings, isolated_reading=True)
         for address, group in DEMO_INBOXES:
             info = json.loads((demo_dir / "sandbox" / f"{address}.json").read_text())
