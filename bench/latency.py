@@ -1,11 +1,20 @@
 """Latency benchmark: from a message arriving in Gmail to its ticket in the store, through the daemon.
 
     python bench/latency.py [--poll 30] [--messages 40] [--duration 600]
+    python bench/latency.py --push [--pubsub HOST:PORT] [--messages 20] [--inboxes 100] [--rounds 3]
 
 Starts the real daemon (`jobs.daemon.Daemon`, APScheduler, the real adapter) on one sandbox inbox,
 delivers customer requests at random moments over `--duration` seconds, and reads each message's
 `processed_at` (the commit of its ticket) from the store. Expect p50 near poll/2 plus a pass's
 duration, and p95 near the poll interval plus its jitter (10%).
+
+`--push`: the daemon as `gmail-connector run` wires it (`daemon_parts`: scheduler + push listener)
+with POLL_INTERVAL_SECONDS and PUSH_FALLBACK_POLL_SECONDS at 3600, so only push brings mail in; the
+sandbox publishes to a Pub/Sub emulator this bench starts (scripts/start-pubsub.sh, own port and
+directory; `--pubsub` reuses one). Two scenarios: one inbox receiving `--messages` mails 2-4 s apart
+(further apart than the sandbox's one notification per second per mailbox), and `--inboxes` inboxes
+each receiving one mail in the same second, `--rounds` times. Latency: the ticket's commit
+(`processed_at`) minus the moment `deliver` returned; also the moment a 20 ms store poll first saw it.
 """
 from __future__ import annotations
 
@@ -85,11 +94,20 @@ def run(poll: int, count: int, duration: float, seed: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--poll", type=int, default=30, help="POLL_INTERVAL_SECONDS (default 30)")
-    parser.add_argument("--messages", type=int, default=40)
+    parser.add_argument("--messages", type=int, help="mails delivered (default 40; with --push 20, to one inbox)")
     parser.add_argument("--duration", type=float, help="seconds over which mail arrives (default 10 polls)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--push", action="store_true", help="push on, polls an hour apart (bench/latency_push.py)")
+    parser.add_argument("--pubsub", metavar="HOST:PORT", help="with --push: reuse this Pub/Sub emulator")
+    parser.add_argument("--inboxes", type=int, default=100, help="with --push: inboxes receiving mail at once")
+    parser.add_argument("--rounds", type=int, default=3, help="with --push: how many times they all receive one")
+    parser.add_argument("--database-url", metavar="URL", help="with --push: a PostgreSQL server to make a scratch "
+                                                               "database on (dropped afterwards) instead of SQLite")
     args = parser.parse_args(argv)
-    result = run(args.poll, args.messages, args.duration or args.poll * 10, args.seed)
+    if args.push:
+        from bench.latency_push import run_push
+        return run_push(args)
+    result = run(args.poll, args.messages or 40, args.duration or args.poll * 10, args.seed)
     print_table(f"Arrival-to-ticket latency, poll every {result['poll_seconds']} s", [
         ("messages delivered / ticketed", f"{result['messages']} / {result['ticketed']}"),
         ("over (s)", result["duration_seconds"]), ("p50 (s)", result["p50_seconds"]),

@@ -3,6 +3,9 @@
 Prints RSS and CPU of each daemon, sync lag p95 (now - last_success_at over the inboxes), the
 status endpoint's response time and how the leases are spread, and writes bench/results/scale.json.
 Needs a PostgreSQL server: TEST_DATABASE_URL (scripts/start-postgres.sh prints one) or --server-url.
+
+`--push` (bench/scale_push.py): one daemon, 1,000 watched idle inboxes, CPU, RSS and Gmail units
+over an idle window, and the latency when 50 of them receive mail in the same second.
 """
 from __future__ import annotations
 
@@ -74,13 +77,14 @@ def connect_all(srv, addresses, database_url: str, key: str, work: Path):
     return runtime
 
 
-def start_daemons(count: int, database_url: str, srv, key: str, work: Path, poll: int) -> list:
+def start_daemons(count: int, database_url: str, srv, key: str, work: Path, poll: int, extra_env=None) -> list:
     daemons = []
     for n in range(count):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TEST_DATABASE"))}
         env.update(DATA_DIR=str(work / f"daemon{n}"), DATABASE_URL=database_url, GMAIL_API_ENDPOINT=srv.url,
                    TOKEN_ENCRYPTION_KEY=key, POLL_INTERVAL_SECONDS=str(poll), ADMIN_BIND="127.0.0.1:0",
                    SMTP_INBOUND_BIND="127.0.0.1:0", LOG_LEVEL="WARNING", PYTHONPATH=str(REPO))
+        env.update(extra_env or {})
         proc = subprocess.Popen(RUN, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         daemons.append((proc, admin_url(proc)))
     return daemons
@@ -168,9 +172,17 @@ def main(argv=None) -> int:
     parser.add_argument("--poll", type=int, default=60, help="POLL_INTERVAL_SECONDS of the daemons")
     parser.add_argument("--seconds", type=int, default=80, help="how long each scenario runs")
     parser.add_argument("--server-url", default=os.environ.get("TEST_DATABASE_URL"))
+    parser.add_argument("--push", action="store_true", help="one daemon, watched idle inboxes (bench/scale_push.py)")
+    parser.add_argument("--pubsub", metavar="HOST:PORT", help="with --push: reuse this Pub/Sub emulator")
+    parser.add_argument("--fallback", type=int, default=300, help="with --push: PUSH_FALLBACK_POLL_SECONDS")
+    parser.add_argument("--window", type=int, help="with --push: idle window measured (default fallback + 30 s)")
+    parser.add_argument("--burst", type=int, default=50, help="with --push: inboxes receiving mail at once")
     args = parser.parse_args(argv)
     if not args.server_url:
         parser.error("needs a PostgreSQL server: set TEST_DATABASE_URL (scripts/start-postgres.sh) or --server-url")
+    if args.push:
+        from bench.scale_push import run_push
+        return run_push(args)
     results = []
     for count in (1, 2):
         with TemporaryDirectory(prefix="bench-scale-") as work:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -31,6 +32,7 @@ from connector.collaborators import Collaborators
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 15          # how soon an inbox added by the CLI gets its job (at most; TTL/3 if shorter)
 MAX_WORKERS = 8
+QUEUED_STALE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Daemon:
         self.push = None                    # the PushListener, when push is on (its counters for /status)
         self._notified: set[str] = set()    # a push notification asked for the next pass
         self._again: set[str] = set()       # ... while a pass ran: one more pass right after it
+        self._queued: dict[str, float] = {} # brought forward, waiting for a worker (monotonic time)
         # Guards the held and in-flight sets: a lease is never let go while its pass runs.
         self._lock = threading.Lock()
         self._held: set[str] = set()
@@ -158,6 +161,7 @@ class Daemon:
     def run_pass(self, address: str) -> None:
         """The scheduled job: only with the lease (renewed first), honouring the backoff; never raises."""
         with self._lock:
+            self._queued.pop(address, None)
             if address not in self._held or address in self._in_flight or self._stopping.is_set():
                 return
             self._in_flight.add(address)
@@ -209,6 +213,12 @@ class Daemon:
             if address in self._in_flight:
                 self._again.add(address)
                 return True
+            # Already brought forward and waiting for a worker: moving it again would only make
+            # APScheduler skip a second instance (and say so in the log). Stale after a while, in
+            # case a run was skipped after all.
+            if time.monotonic() - self._queued.get(address, -QUEUED_STALE_SECONDS) < QUEUED_STALE_SECONDS:
+                return True
+            self._queued[address] = time.monotonic()
         job = self.scheduler.get_job(_job_id(address))
         if job is None:
             return False
@@ -216,9 +226,9 @@ class Daemon:
         return True
 
     def held_idle(self) -> set[str]:
-        """Inboxes this daemon holds with no pass running: where a wanted pass may start now."""
+        """Inboxes this daemon holds with no pass running or queued: where a wanted pass may start now."""
         with self._lock:
-            return self._held - self._in_flight
+            return self._held - self._in_flight - set(self._queued)
 
     # ---- hooks for the admin endpoint ------------------------------------------------------
 

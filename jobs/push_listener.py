@@ -67,6 +67,8 @@ class PushListener:
         # (False when this daemon does not hold the inbox: its holder sees the stored mark instead).
         self.runtime, self._factory, self._idle, self._notify = runtime, source_factory, idle, notify
         self._now, self._clock = now, clock
+        # Twice a second it only reads: on SQLite it must not queue for the write lock passes need.
+        self._reader = runtime.engine.execution_options(sqlite_deferred=True)
         self.counters = PushCounters()
         self._pending: list[_Pending] = []
         self._lock = threading.Lock()
@@ -175,7 +177,7 @@ class PushListener:
             return {}
         query = select(Inbox.address, Inbox.id, Inbox.history_id).where(
             Inbox.address.in_(addresses), Inbox.state.in_(SYNCED_STATES))
-        with session_scope(self.runtime.engine) as session:
+        with session_scope(self._reader) as session:
             return {a: (i, int(h) if h else None) for a, i, h in session.exec(query)}
 
     def settle(self) -> None:
@@ -209,7 +211,7 @@ class PushListener:
         idle = self._idle()
         if not idle:
             return
-        with session_scope(self.runtime.engine) as session:
+        with session_scope(self._reader) as session:
             wanted = passes_wanted(session, idle, self._now())
         for address in wanted:
             self._notify(address)

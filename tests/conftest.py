@@ -53,6 +53,17 @@ def postgres_requested() -> bool:
     return os.environ.get(BACKEND_ENV, "sqlite").strip().lower() in ("postgres", "postgresql")
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The PostgreSQL pass runs only the tests whose store follows the backend (the `database_url`
+    fixture): every other test ran, identically, in the SQLite pass."""
+    if not postgres_requested():
+        return
+    keep = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
 def pytest_configure(config) -> None:
     backend = os.environ.get(BACKEND_ENV, "sqlite").strip().lower()
     if backend not in ("", "sqlite", "postgres", "postgresql"):

@@ -23,7 +23,9 @@ DEMO_CUSTOMER = "customer@gmail.com"
 def register(sub) -> None:
     run = sub.add_parser("run", help="run the daemon: inbox sync, SMTP receiver, replies, admin endpoint",
                          description="Run the daemon until SIGTERM/SIGINT: one sync job per inbox every "
-                                     "POLL_INTERVAL_SECONDS, the SMTP receiver for forwarded mail on "
+                                     "POLL_INTERVAL_SECONDS (with PUBSUB_TOPIC and PUBSUB_SUBSCRIPTION: Gmail "
+                                     "push within seconds, and a safety-net poll every "
+                                     "PUSH_FALLBACK_POLL_SECONDS), the SMTP receiver for forwarded mail on "
                                      "SMTP_INBOUND_BIND, the outgoing reply queue, the forwarding checks, "
                                      "and the admin endpoint on ADMIN_BIND.")
     run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS (default: run until stopped)")
