@@ -101,6 +101,8 @@ def main(argv=None) -> int:
     parser.add_argument("--pubsub", metavar="HOST:PORT", help="with --push: reuse this Pub/Sub emulator")
     parser.add_argument("--inboxes", type=int, default=100, help="with --push: inboxes receiving mail at once")
     parser.add_argument("--rounds", type=int, default=3, help="with --push: how many times they all receive one")
+    parser.add_argument("--sandbox-process", action="store_true",
+                        help="with --push: run the sandbox in its own process (as Gmail is to a real daemon)")
     parser.add_argument("--database-url", metavar="URL", help="with --push: a PostgreSQL server to make a scratch "
                                                                "database on (dropped afterwards) instead of SQLite")
     args = parser.parse_args(argv)

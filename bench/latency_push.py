@@ -20,6 +20,7 @@ from bench.push_world import emulator, percentiles, push_channel, ready, watch_f
 from connector.bootstrap import bootstrap, daemon_parts
 from connector.cli.inboxes_cmd import connect_inbox
 from connector.settings import Settings
+from bench.sandbox_process import SandboxProcess
 from sandbox.server import SandboxServer
 
 HOUR = 3600
@@ -37,17 +38,23 @@ def _wait(predicate, timeout: float, step: float = 0.2) -> bool:
 class PushDaemon:
     """A sandbox with `addresses`, all connected, and one daemon with push on: started, then stopped."""
 
-    def __init__(self, where, work: Path, addresses: list[str], instrument=None, server_url: str | None = None):
+    def __init__(self, where, work: Path, addresses: list[str], instrument=None, server_url: str | None = None,
+                 separate: bool = False):
         # instrument(parts): called before anything starts (bench/push_profile.py wraps methods there).
         # server_url: a PostgreSQL server to make a scratch database on, instead of SQLite.
+        # separate: the sandbox in its own process (as Gmail is to a real daemon), not in this one.
         self.where, self.work, self.addresses, self.instrument = where, work, addresses, instrument
-        self.server_url, self._drop = server_url, None
+        self.server_url, self._drop, self.separate = server_url, None, separate
 
     def __enter__(self) -> "PushDaemon":
         self._channel = push_channel(self.where)
         channel = self._channel.__enter__()
-        self.srv = SandboxServer(mailboxes=self.addresses, state_dir=self.work / "sandbox", quota_tier="2026",
-                                 pubsub=self.where.host, pubsub_project=self.where.project).__enter__()
+        if self.separate:
+            self.srv = SandboxProcess(self.addresses, self.work / "sandbox", self.where.host,
+                                      self.where.project).__enter__()
+        else:
+            self.srv = SandboxServer(mailboxes=self.addresses, state_dir=self.work / "sandbox", quota_tier="2026",
+                                     pubsub=self.where.host, pubsub_project=self.where.project).__enter__()
         store = {}
         if self.server_url:
             from bench.scale import scratch_database
@@ -81,8 +88,11 @@ class PushDaemon:
         self._channel.__exit__(*exc)
 
     def deliver(self, address: str, raw: bytes) -> tuple[str, datetime]:
-        gmail_id = self.srv.core.deliver(address, raw)
+        gmail_id = self.srv.deliver(address, raw) if self.separate else self.srv.core.deliver(address, raw)
         return gmail_id, datetime.now(timezone.utc)
+
+    def calls(self, address: str) -> dict:
+        return self.srv.calls(address) if self.separate else dict(self.srv.core.quota.calls.get(address, {}))
 
 
 def _latencies(arrived: dict[str, datetime], found: dict) -> dict:
@@ -92,11 +102,11 @@ def _latencies(arrived: dict[str, datetime], found: dict) -> dict:
             "seen": percentiles(seen), "latencies": sorted(round(x, 3) for x in committed)}
 
 
-def one_inbox(where, count: int, seed: int, server_url: str | None = None) -> dict:
+def one_inbox(where, count: int, seed: int, server_url: str | None = None, separate: bool = False) -> dict:
     rng, address = random.Random(seed), "support@masociete.com"
     mail = SupportMailGenerator(address, seed)
     with tempfile.TemporaryDirectory(prefix="bench-latency-push-") as tmp, \
-            PushDaemon(where, Path(tmp), [address], server_url=server_url) as world:
+            PushDaemon(where, Path(tmp), [address], server_url=server_url, separate=separate) as world:
         arrived, found = {}, {"committed": {}, "seen": {}}
         for _ in range(count):
             gid, at = world.deliver(address, mail.request())
@@ -105,15 +115,16 @@ def one_inbox(where, count: int, seed: int, server_url: str | None = None) -> di
             for key in found:
                 found[key].update(one[key])
             time.sleep(rng.uniform(2, 4))          # > 1 s: each mail its own notification
-        stats = world.srv.core.quota.calls.get(address, {})
-    return {"inboxes": 1, **_latencies(arrived, found), "gmail_calls": dict(stats)}
+        stats = world.calls(address)
+    return {"inboxes": 1, **_latencies(arrived, found), "gmail_calls": stats}
 
 
-def many_inboxes(where, inboxes: int, rounds: int, seed: int, server_url: str | None = None) -> dict:
+def many_inboxes(where, inboxes: int, rounds: int, seed: int, server_url: str | None = None,
+                 separate: bool = False) -> dict:
     addresses = [f"support{n:03d}@push.example" for n in range(inboxes)]
     mails = {a: SupportMailGenerator(a, seed + n) for n, a in enumerate(addresses)}
     with tempfile.TemporaryDirectory(prefix="bench-latency-push-") as tmp, \
-            PushDaemon(where, Path(tmp), addresses, server_url=server_url) as world:
+            PushDaemon(where, Path(tmp), addresses, server_url=server_url, separate=separate) as world:
         arrived, found, spans = {}, {"committed": {}, "seen": {}}, []
         for _ in range(rounds):
             batch = {}
@@ -141,13 +152,16 @@ def _rows(result: dict) -> list[tuple[str, object]]:
 
 
 def run_push(args) -> int:
-    store = "PostgreSQL" if args.database_url else "SQLite"
+    store = ("PostgreSQL" if args.database_url else "SQLite") + (", sandbox in its own process"
+                                                                 if args.sandbox_process else "")
+    separate = args.sandbox_process
     with tempfile.TemporaryDirectory(prefix="bench-pubsub-") as tmp, emulator(Path(tmp), args.pubsub) as where:
-        single = one_inbox(where, args.messages or 20, args.seed, args.database_url)
+        single = one_inbox(where, args.messages or 20, args.seed, args.database_url, separate)
         print_table(f"Arrival-to-ticket latency with push, one inbox (polls 3600 s apart, {store})", _rows(single))
-        burst = many_inboxes(where, args.inboxes, args.rounds, args.seed, args.database_url)
+        burst = many_inboxes(where, args.inboxes, args.rounds, args.seed, args.database_url, separate)
         print_table(f"Arrival-to-ticket latency with push, {burst['inboxes']} inboxes at once × {burst['rounds']} ({store})",
                     _rows(burst) + [("delivery of one round took (s)", ", ".join(map(str, burst["delivery_span_seconds"])))])
-    write_result("latency-push" + ("-postgresql" if args.database_url else ""), {"store": store, "poll_seconds": HOUR, "push_fallback_poll_seconds": HOUR,
+    write_result("latency-push" + ("-postgresql" if args.database_url else "")
+                 + ("-separate" if separate else ""), {"store": store, "poll_seconds": HOUR, "push_fallback_poll_seconds": HOUR,
                                   "one_inbox": single, "many_inboxes": burst})
     return 0

@@ -17,16 +17,18 @@ def _calls(sandbox, method: str, mailbox: str = SUPPORT) -> int:
     return sandbox.core.quota.calls.get(mailbox, {}).get(method, 0)
 
 
-def _watching(world, runtime):
-    return wait_for(lambda: (row := world.watch_row(runtime)) and row.expiration and row, 15, "a watch")
+def _started(world, **overrides):
+    """One daemon with push on one connected inbox, watched and past its first pass."""
+    runtime = world.runtime(**overrides)
+    world.connect(runtime, SUPPORT)
+    world.start_daemon(runtime)
+    wait_for(lambda: (row := world.watch_row(runtime)) and row.expiration, 15, "a watch")
+    wait_for(lambda: world.cursor(runtime), 10, "the first pass")
+    return runtime
 
 
 def test_a_mail_becomes_a_ticket_by_push_alone_with_polls_an_hour_apart(world, sandbox):
-    runtime = world.runtime()
-    world.connect(runtime, SUPPORT)
-    world.start_daemon(runtime)
-    _watching(world, runtime)
-    wait_for(lambda: world.cursor(runtime), 10, "the first pass")
+    runtime = _started(world)
 
     sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
 
@@ -36,11 +38,7 @@ def test_a_mail_becomes_a_ticket_by_push_alone_with_polls_an_hour_apart(world, s
 
 
 def test_a_burst_of_thirty_mails_is_one_or_two_passes_not_thirty(world, sandbox):
-    runtime = world.runtime()
-    world.connect(runtime, SUPPORT)
-    world.start_daemon(runtime)
-    _watching(world, runtime)
-    wait_for(lambda: world.cursor(runtime), 10, "the first pass")
+    runtime = _started(world)
     before = _calls(sandbox, "history.list")
 
     for n in range(30):
@@ -53,11 +51,7 @@ def test_a_burst_of_thirty_mails_is_one_or_two_passes_not_thirty(world, sandbox)
 
 
 def test_a_dropped_notification_is_recovered_by_the_safety_net_poll(world, sandbox):
-    runtime = world.runtime(push_fallback_poll_seconds=10)
-    world.connect(runtime, SUPPORT)
-    world.start_daemon(runtime)
-    _watching(world, runtime)
-    wait_for(lambda: world.cursor(runtime), 10, "the first pass")
+    runtime = _started(world, push_fallback_poll_seconds=10)
     sandbox.core.faults.add({"method": "push.notify", "status": 500, "times": 1})
 
     sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 7))
