@@ -36,6 +36,7 @@ PULL_WAIT = 120.0
 SETTLE_SECONDS = 0.5
 EXTEND_EVERY, EXTEND_BY = 5.0, 60        # keep unsettled messages ours while their pass runs
 GIVE_UP_SECONDS = 600.0                  # then ack anyway: the safety-net poll covers the inbox
+NUDGE_EVERY = 5.0                        # the same stored mark asks for a pass at most this often
 
 
 @dataclass
@@ -71,6 +72,7 @@ class PushListener:
         self._reader = runtime.engine.execution_options(sqlite_deferred=True)
         self.counters = PushCounters()
         self._pending: list[_Pending] = []
+        self._nudged: dict[str, tuple[int, float]] = {}   # the mark that last asked for a pass, and when
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -213,8 +215,14 @@ class PushListener:
             return
         with session_scope(self._reader) as session:
             wanted = passes_wanted(session, idle, self._now())
-        for address in wanted:
-            self._notify(address)
+        now = self._clock()
+        for address, history_id in wanted:
+            # A new mark is acted on at once; the same one again only after a while, so that a pass
+            # that keeps failing without backing off is not restarted twice a second.
+            last = self._nudged.get(address)
+            if last is None or last[0] != history_id or now - last[1] >= NUDGE_EVERY:
+                self._nudged[address] = (history_id, now)
+                self._notify(address)
 
     def _acking_source(self) -> PullSource:
         """The adapter that acks and extends (its own connection: the puller's is busy long-polling)."""

@@ -82,16 +82,17 @@ def mark_wanted(session: Session, wanted: dict[int, int], counts: dict[int, int]
             notifications=PushWatch.notifications + counts.get(inbox_id, 1)))
 
 
-def passes_wanted(session: Session, addresses: set[str], now: datetime) -> list[str]:
-    """Inboxes among `addresses` a notification asked to sync that their cursor has not reached yet."""
+def passes_wanted(session: Session, addresses: set[str], now: datetime) -> list[tuple[str, int]]:
+    """Inboxes among `addresses` a notification asked to sync that their cursor has not reached yet,
+    with the history id wanted."""
     if not addresses:
         return []
     cursor = cast(Inbox.history_id, BigInteger)
-    query = (select(Inbox.address).join(PushWatch, PushWatch.inbox_id == Inbox.id)
+    query = (select(Inbox.address, PushWatch.wanted_history_id).join(PushWatch, PushWatch.inbox_id == Inbox.id)
              .where(Inbox.address.in_(addresses), PushWatch.wanted_history_id.is_not(None),
                     (Inbox.history_id.is_(None)) | (PushWatch.wanted_history_id > cursor),
                     (Inbox.backoff_until.is_(None)) | (Inbox.backoff_until <= now)))
-    return list(session.exec(query))
+    return [(address, int(wanted)) for address, wanted in session.exec(query)]
 
 
 def add_recovered(session: Session, inbox_id: int, messages: int, now: datetime) -> None:

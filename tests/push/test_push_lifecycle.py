@@ -107,3 +107,24 @@ def test_unusable_pubsub_credentials_never_stop_the_daemon_and_are_shown(world, 
     wait_for(lambda: parts.push.counters.last_error, 5, "the error recorded")
     assert "PUBSUB_CREDENTIALS_FILE" in parts.push.counters.last_error
     assert parts.scheduler.scheduler_running()
+
+
+def test_a_stored_mark_asks_for_a_pass_once_then_again_only_when_it_changes_or_after_a_while(world):
+    from connector.store.push import mark_wanted
+    from jobs.push_listener import NUDGE_EVERY, PushListener
+    runtime = world.runtime()
+    world.connect(runtime, SUPPORT)
+    with session_scope(runtime.engine) as session:
+        inbox_id = get_inbox(session, SUPPORT).id
+        mark_wanted(session, {inbox_id: 500}, {inbox_id: 1}, utcnow())
+    asked, clock = [], [100.0]
+    listener = PushListener(runtime, lambda: None, lambda: {SUPPORT}, asked.append, clock=lambda: clock[0])
+    listener.settle()
+    listener.settle()                                   # the same mark, at once: no second pass
+    assert asked == [SUPPORT]
+    with session_scope(runtime.engine) as session:
+        mark_wanted(session, {inbox_id: 600}, {inbox_id: 1}, utcnow())
+    listener.settle()                                   # a newer mark: at once
+    clock[0] += NUDGE_EVERY
+    listener.settle()                                   # the same mark, a while later (a failing pass)
+    assert asked == [SUPPORT] * 3
