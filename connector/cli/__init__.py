@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--env-file", default=".env", help="settings file read before the environment (default: .env)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -84,10 +86,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `... --json | head`: the reader has what it wanted. Python's advice: point stdout at devnull
+        # so that the final flush at exit does not fail again, and exit 1.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # noqa: BLE001 — the one place a failure becomes a line, not a traceback
+        if args.debug:
+            raise
+        return _unexpected(exc, settings)
     finally:
         from connector.store.db import dispose_all
 
         dispose_all()
+
+
+def _unexpected(exc: Exception, settings: Settings) -> int:
+    from connector.cli.db_cmd import safe_url
+    from connector.cli.failures import database_failure
+
+    known = database_failure(exc, safe_url(settings.database_url), settings.database_url)
+    if known is not None:
+        print(f"gmail-connector: {known[0]}", file=sys.stderr)
+        return known[1]
+    print(f"gmail-connector: unexpected {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''} "
+          "(run again with --debug for the traceback)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,15 @@ def safe_url(database_url: str) -> str:
         return "(unparseable DATABASE_URL)"
 
 
+def _store_error(exc: Exception, settings: Settings, what: str) -> CommandError:
+    from connector.cli.failures import database_failure
+
+    known = database_failure(exc, safe_url(settings.database_url), settings.database_url)
+    message, status = known or (f"cannot open the database {safe_url(settings.database_url)}: "
+                                f"{type(exc).__name__} (DATABASE_URL)", 1)
+    return CommandError(message.replace("cannot open", what, 1), status)
+
+
 def run_upgrade(args, settings: Settings) -> int:
     from connector.store.db import make_engine, upgrade
     from connector.store.migrate import current_revision
@@ -36,7 +45,7 @@ def run_upgrade(args, settings: Settings) -> int:
         upgrade(engine)
         print(f"database {safe_url(settings.database_url)} is at revision {current_revision(engine)} (head)")
     except SQLAlchemyError as exc:
-        raise CommandError(f"cannot migrate {safe_url(settings.database_url)}: {type(exc.orig or exc).__name__}") from None
+        raise _store_error(exc, settings, "cannot migrate") from None
     finally:
         engine.dispose()
     return 0
@@ -50,7 +59,7 @@ def run_current(args, settings: Settings) -> int:
     try:
         revision = current_revision(engine)
     except SQLAlchemyError as exc:
-        raise CommandError(f"cannot read {safe_url(settings.database_url)}: {type(exc.orig or exc).__name__}") from None
+        raise _store_error(exc, settings, "cannot read") from None
     finally:
         engine.dispose()
     head = head_revision()
@@ -64,5 +73,5 @@ def run_current(args, settings: Settings) -> int:
 def _engine(settings: Settings, make_engine):
     try:
         return make_engine(settings.database_url)
-    except Exception as exc:  # a bad URL or missing driver: say which, never echo the URL itself
-        raise CommandError(f"cannot use DATABASE_URL: {type(exc).__name__}") from None
+    except Exception as exc:  # a bad URL or missing driver: say which (the password masked)
+        raise _store_error(exc, settings, "cannot open") from None

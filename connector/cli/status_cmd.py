@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from connector.cli import CommandError
 from connector.settings import Settings
 
 
@@ -21,13 +18,9 @@ def run_status(args, settings: Settings) -> int:
     from connector.admin.deps import read_session
     from connector.admin.status import build_status
     from connector.bootstrap import bootstrap
-    from connector.cli.db_cmd import safe_url
     from connector.store.types import utcnow
 
-    try:
-        runtime = bootstrap(settings)
-    except SQLAlchemyError as exc:
-        raise CommandError(f"cannot open {safe_url(settings.database_url)}: {type(exc.orig or exc).__name__}") from None
+    runtime = bootstrap(settings)       # a store that cannot be opened: one line, from main()
     try:
         with read_session(runtime) as session:
             status = build_status(session, utcnow(), settings=settings)

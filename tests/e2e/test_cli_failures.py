@@ -1,0 +1,53 @@
+"""Newcomers' mistakes get one line that says what is wrong and what to do, never a traceback."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from connector.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+COMMANDS = [["inboxes", "list"], ["tickets", "list"], ["suspended", "list"], ["status"], ["sync", "--once"],
+            ["db", "current"], ["db", "upgrade"], ["helpdesk", "status"], ["forwarding", "status"]]
+URLS = {
+    "garbage": (2, "not a database URL"),
+    "mysql://user:secret@db.example/app": (2, "'mysql' database is not supported"),
+    "postgresql://user:secret@127.0.0.1:1/app": (1, "is the database server running and reachable?"),
+}
+
+
+@pytest.mark.parametrize("url", sorted(URLS))
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_bad_database_url_is_one_line_with_the_reason_and_the_fix(url, command, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATABASE_URL", url)
+    status, said = URLS[url]
+    assert main(["--env-file", "/nonexistent", *command]) == status
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and said in err and "(DATABASE_URL)" in err, err
+    assert "secret" not in err and "Traceback" not in err
+
+
+def test_unexpected_failures_are_one_line_unless_debug_is_asked(tmp_path, monkeypatch, capsys):
+    import connector.cli.tickets_cmd as tickets_cmd
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(tickets_cmd, "ticket_rows", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert main(["--env-file", "/nonexistent", "tickets", "list"]) == 1
+    assert capsys.readouterr().err.strip() == ("gmail-connector: unexpected RuntimeError: boom "
+                                               "(run again with --debug for the traceback)")
+    with pytest.raises(RuntimeError):
+        main(["--env-file", "/nonexistent", "--debug", "tickets", "list"])
+
+
+def test_json_piped_into_head_ends_quietly(tmp_path):
+    from connector import demo_mail
+    for n in range(300):
+        (tmp_path / f"m{n}.eml").write_bytes(demo_mail.customer_mail("support@example.com", n))
+    env = {"DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    script = (f"{sys.executable} -m connector.cli --env-file /nonexistent parse --json {tmp_path}/*.eml "
+              f"2>{tmp_path}/err | head -c 10 >/dev/null")
+    subprocess.run(["sh", "-c", script], env=env, timeout=120, check=False)
+    assert "Traceback" not in (tmp_path / "err").read_text()
