@@ -24,7 +24,7 @@ class SandboxProcess:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        command = [sys.executable, "-m", "connector.cli", "--env-file", "/nonexistent", "sandbox", "--port", str(port),
+        command = [sys.executable, "-m", "connector.cli", "--env-file", "/dev/null", "sandbox", "--port", str(port),
                    "--state", str(self.state_dir), "--quota-tier", "2026", "--pubsub", self.pubsub,
                    "--pubsub-project", self.project]
         for address in self.addresses:

@@ -43,7 +43,7 @@ from oauth.vault import new_key  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 
 RUN = [sys.executable, "-c", "import sys; from connector.cli import main; sys.exit(main(sys.argv[1:]))",
-       "--env-file", "/nonexistent", "run"]
+       "--env-file", "/dev/null", "run"]
 TICK = os.sysconf("SC_CLK_TCK")
 
 

@@ -54,7 +54,7 @@ def test_an_id_that_cannot_exist_is_refused_before_the_database_is_asked(capsys)
     from connector.cli import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["--env-file", "/nonexistent", "tickets", "show", "2147483648"])
+        main(["--env-file", "/dev/null", "tickets", "show", "2147483648"])
     assert exit_.value.code == 2
     assert "not an id that can exist" in capsys.readouterr().err
 

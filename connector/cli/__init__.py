@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from connector import __version__
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gmail API connector daemon for helpdesks: turns support mail into tickets.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--env-file", default=".env", help="settings file read before the environment (default: .env)")
+    parser.add_argument("--env-file", default=None, metavar="FILE",
+                        help="settings file read before the environment; it must exist (default: .env when there "
+                             "is one; --env-file /dev/null reads none)")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -69,8 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.env_file is not None and not Path(args.env_file).exists():
+        print(f"gmail-connector: --env-file {args.env_file}: no such file (without --env-file, .env is read "
+              "when there is one)", file=sys.stderr)
+        return 2
     try:
-        settings = Settings.from_env(env_file=args.env_file)
+        settings = Settings.from_env(env_file=args.env_file if args.env_file is not None else ".env")
     except SettingsError as exc:
         print(f"gmail-connector: {exc}", file=sys.stderr)
         return 2

@@ -27,7 +27,7 @@ def cli_database(monkeypatch, populated):
 
 
 def test_status_json_is_the_status_picture(cli_database, capsys):
-    assert main(["--env-file", "/nonexistent", "status", "--json"]) == 0
+    assert main(["--env-file", "/dev/null", "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert [row["address"] for row in status["inboxes"]] == ["help@example.com", "ops@example.com",
                                                             "sales@example.com"]
@@ -36,7 +36,7 @@ def test_status_json_is_the_status_picture(cli_database, capsys):
 
 
 def test_status_in_words_names_the_fix(cli_database, capsys):
-    assert main(["--env-file", "/nonexistent", "status"]) == 0
+    assert main(["--env-file", "/dev/null", "status"]) == 0
     out = capsys.readouterr().out
     assert "3 inboxes" in out and "2 held back" in out
     assert "run `gmail-connector auth add sales@example.com --client-secrets client_secret.json`" in out
@@ -46,5 +46,5 @@ def test_status_in_words_names_the_fix(cli_database, capsys):
 
 def test_status_on_a_fresh_database_says_how_to_start(monkeypatch, database_url, capsys):
     monkeypatch.setenv("DATABASE_URL", database_url)
-    assert main(["--env-file", "/nonexistent", "status"]) == 0
+    assert main(["--env-file", "/dev/null", "status"]) == 0
     assert "no inboxes connected" in capsys.readouterr().out

@@ -226,7 +226,7 @@ def start_daemon(log_file: Path, env: dict[str, str] | None = None) -> tuple[sub
     Its log goes to a file: a pipe nobody reads fills up and blocks the daemon."""
     log = open(log_file, "ab")
     try:
-        daemon = subprocess.Popen([*CLI, "--env-file", "/nonexistent", "run"], cwd=REPO,
+        daemon = subprocess.Popen([*CLI, "--env-file", "/dev/null", "run"], cwd=REPO,
                                   env=dict(env if env is not None else os.environ), stdout=subprocess.PIPE,
                                   stderr=log, text=True, start_new_session=True)
     finally:

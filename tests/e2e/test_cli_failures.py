@@ -25,7 +25,7 @@ def test_a_bad_database_url_is_one_line_with_the_reason_and_the_fix(url, command
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DATABASE_URL", url)
     status, said = URLS[url]
-    assert main(["--env-file", "/nonexistent", *command]) == status
+    assert main(["--env-file", "/dev/null", *command]) == status
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and said in err and "(DATABASE_URL)" in err, err
     assert "secret" not in err and "Traceback" not in err
@@ -35,11 +35,11 @@ def test_unexpected_failures_are_one_line_unless_debug_is_asked(tmp_path, monkey
     import connector.cli.tickets_cmd as tickets_cmd
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(tickets_cmd, "ticket_rows", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
-    assert main(["--env-file", "/nonexistent", "tickets", "list"]) == 1
+    assert main(["--env-file", "/dev/null", "tickets", "list"]) == 1
     assert capsys.readouterr().err.strip() == ("gmail-connector: unexpected RuntimeError: boom "
                                                "(run again with --debug for the traceback)")
     with pytest.raises(RuntimeError):
-        main(["--env-file", "/nonexistent", "--debug", "tickets", "list"])
+        main(["--env-file", "/dev/null", "--debug", "tickets", "list"])
 
 
 def test_json_piped_into_head_ends_quietly(tmp_path):
@@ -47,7 +47,13 @@ def test_json_piped_into_head_ends_quietly(tmp_path):
     for n in range(300):
         (tmp_path / f"m{n}.eml").write_bytes(demo_mail.customer_mail("support@example.com", n))
     env = {"DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-    script = (f"{sys.executable} -m connector.cli --env-file /nonexistent parse --json {tmp_path}/*.eml "
+    script = (f"{sys.executable} -m connector.cli --env-file /dev/null parse --json {tmp_path}/*.eml "
               f"2>{tmp_path}/err | head -c 10 >/dev/null")
     subprocess.run(["sh", "-c", script], env=env, timeout=120, check=False)
     assert "Traceback" not in (tmp_path / "err").read_text()
+
+
+def test_an_env_file_that_does_not_exist_is_an_error_not_silently_ignored(capsys):
+    assert main(["--env-file", "/nonexistent.env", "inboxes", "list"]) == 2
+    assert capsys.readouterr().err.strip() == ("gmail-connector: --env-file /nonexistent.env: no such file "
+                                               "(without --env-file, .env is read when there is one)")

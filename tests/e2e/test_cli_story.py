@@ -47,7 +47,7 @@ def env(sqlite_env, database_url, monkeypatch):
 
 
 def run_cli(capsys, *args) -> str:
-    status = main(["--env-file", "/nonexistent", *args])
+    status = main(["--env-file", "/dev/null", *args])
     out = capsys.readouterr().out
     assert status == 0, out
     return out
@@ -92,7 +92,7 @@ def test_the_credentials_file_is_not_stored_in_clear(sqlite_env, sandbox, capsys
 def test_the_daemon_syncs_serves_its_admin_page_and_stops_on_sigterm(env, sandbox, capsys):
     sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 1))
     run_cli(capsys, "inboxes", "add", SUPPORT, "--credentials", str(Path(sandbox.state_dir) / f"{SUPPORT}.json"))
-    daemon = subprocess.Popen([*CLI, "--env-file", "/nonexistent", "run"], env=os.environ.copy(),
+    daemon = subprocess.Popen([*CLI, "--env-file", "/dev/null", "run"], env=os.environ.copy(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = _admin_url(daemon)

@@ -80,7 +80,7 @@ def daemon_env(tmp_path: Path, srv: SandboxServer, queues: str) -> dict[str, str
 
 
 def connect(env: dict[str, str], srv: SandboxServer, address: str, group: str) -> None:
-    done = subprocess.run([*CLI, "--env-file", "/nonexistent", "inboxes", "add", address, "--credentials",
+    done = subprocess.run([*CLI, "--env-file", "/dev/null", "inboxes", "add", address, "--credentials",
                            str(Path(srv.state_dir) / f"{address}.json"), "--group", group],
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -37,7 +37,7 @@ def test_mail_reaches_the_webhook_once_and_its_answer_goes_out_through_gmail(env
     sandbox.core.deliver(SUPPORT, first)
     sandbox.core.deliver(SUPPORT, demo_mail.reply_to(first, 2))
     run_cli(capsys, "inboxes", "add", SUPPORT, "--credentials", str(Path(sandbox.state_dir) / f"{SUPPORT}.json"))
-    daemon = subprocess.Popen([*CLI, "--env-file", "/nonexistent", "run"], env=os.environ.copy(),
+    daemon = subprocess.Popen([*CLI, "--env-file", "/dev/null", "run"], env=os.environ.copy(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = _admin_url(daemon)

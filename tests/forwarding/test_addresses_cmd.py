@@ -16,7 +16,7 @@ def env(tmp_path, database_url, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("INBOUND_DOMAIN", "helpdesk.example.com")
-    return ["--env-file", str(tmp_path / "absent.env")]
+    return ["--env-file", "/dev/null"]
 
 
 def test_add_defaults_the_support_address_to_the_inbound_domain_and_lists_it(env, capsys):

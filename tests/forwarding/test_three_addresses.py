@@ -21,7 +21,7 @@ def cli(world, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("GMAIL_API_ENDPOINT", settings.gmail_api_endpoint)
     monkeypatch.setenv("INBOUND_DOMAIN", settings.inbound_domain)
-    return lambda *argv: main(["--env-file", str(tmp_path / "absent.env"), *argv])
+    return lambda *argv: main(["--env-file", "/dev/null", *argv])
 
 
 def tickets(world) -> list[dict]:

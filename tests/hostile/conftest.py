@@ -45,8 +45,8 @@ SUPPORT = "support@masociete.com"                         # the Gmail inbox
 EXTERNAL, FORWARDED = "aide@masociete.com", "aide@helpdesk.example.com"   # the SMTP path
 DOMAIN = "helpdesk.example.com"
 DAEMON_ADDRESS_SPACE = 2 << 30
-RUN = [sys.executable, "-m", "connector.cli", "--env-file", "/nonexistent", "run"]
-SANDBOX = [sys.executable, "-m", "connector.cli", "--env-file", "/nonexistent", "sandbox", "--port", "0", "--quota-tier", "2026", "--mailbox", SUPPORT]
+RUN = [sys.executable, "-m", "connector.cli", "--env-file", "/dev/null", "run"]
+SANDBOX = [sys.executable, "-m", "connector.cli", "--env-file", "/dev/null", "sandbox", "--port", "0", "--quota-tier", "2026", "--mailbox", SUPPORT]
 _STORED_AS = re.compile(rb"stored as (\d+)")
 
 

@@ -48,7 +48,7 @@ def test_no_secret_in_the_store_files_logs_or_output(tmp_path, sandbox, monkeypa
     monkeypatch.setattr(webbrowser, "open", person.open)
 
     def cli(*args: str) -> int:
-        return main(["--env-file", str(tmp_path / "absent.env"), *args])
+        return main(["--env-file", "/dev/null", *args])
 
     assert cli("auth", "add", SUPPORT, "--client-secrets", str(sandbox.state_dir / "client_secret.json")) == 0
     person.join()

@@ -19,7 +19,7 @@ def cli(tmp_path, sandbox, runtime, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(runtime.settings.data_dir))
     monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
     monkeypatch.setenv("GMAIL_API_ENDPOINT", sandbox.url)
-    absent = str(tmp_path / "absent.env")
+    absent = "/dev/null"
     return lambda *argv: main(["--env-file", absent, *argv])
 
 

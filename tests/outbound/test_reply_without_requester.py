@@ -30,7 +30,7 @@ def cli(tmp_path, sandbox, runtime, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(runtime.settings.data_dir))
     monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
     monkeypatch.setenv("GMAIL_API_ENDPOINT", sandbox.url)
-    return lambda *argv: main(["--env-file", str(tmp_path / "absent.env"), *argv])
+    return lambda *argv: main(["--env-file", "/dev/null", *argv])
 
 
 @pytest.fixture

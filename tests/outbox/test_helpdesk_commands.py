@@ -39,7 +39,7 @@ def env(tmp_path, monkeypatch):
 
 
 def cli(capsys, *args) -> tuple[int, str]:
-    status = main(["--env-file", "/nonexistent", *args])
+    status = main(["--env-file", "/dev/null", *args])
     captured = capsys.readouterr()
     return status, captured.out + captured.err
 

@@ -22,7 +22,7 @@ def test_the_demo_watches_its_inboxes_through_the_emulator_and_stops_it(tmp_path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PUBSUB_", "TEST_", "DATABASE_"))}
     env.update(DATA_DIR=str(tmp_path / "data"), ADMIN_BIND="127.0.0.1:0", SMTP_INBOUND_BIND="127.0.0.1:0",
                PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, "-m", "connector.cli", "--env-file", "/nonexistent", "demo",
+    done = subprocess.run([sys.executable, "-m", "connector.cli", "--env-file", "/dev/null", "demo",
                            "--duration", "12", "--trickle", "2"], env=env, capture_output=True, text=True,
                           timeout=80, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -49,7 +49,7 @@ def test_removing_an_inbox_stops_its_watch(world, sandbox, monkeypatch):
     world.connect(runtime, SUPPORT)
     keep_watch(runtime, SUPPORT)
     _cli_env(world, monkeypatch)
-    assert main(["--env-file", "/nonexistent", "inboxes", "remove", SUPPORT]) == 0
+    assert main(["--env-file", "/dev/null", "inboxes", "remove", SUPPORT]) == 0
     assert SUPPORT not in sandbox.core.watches
 
 
@@ -69,7 +69,7 @@ def test_inboxes_list_json_carries_the_push_object(world, monkeypatch, capsys):
     keep_watch(runtime, SUPPORT)
     _cli_env(world, monkeypatch)
     capsys.readouterr()
-    assert main(["--env-file", "/nonexistent", "inboxes", "list", "--json"]) == 0
+    assert main(["--env-file", "/dev/null", "inboxes", "list", "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["push"]["enabled"] and row["push"]["watch_expiration"] and row["push"]["error"] is None
 

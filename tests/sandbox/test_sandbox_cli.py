@@ -32,7 +32,7 @@ def test_bad_smtp_route_is_a_usage_error(tmp_path, capsys):
 def test_runs_seeds_and_stops_on_sigterm(tmp_path):
     env = {**os.environ, "PYTHONWARNINGS": "error"}
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from connector.cli import main; sys.exit(main(sys.argv[1:]))", "--env-file", str(tmp_path / "none.env"), "sandbox", "--port", "0",
+        [sys.executable, "-c", "import sys; from connector.cli import main; sys.exit(main(sys.argv[1:]))", "--env-file", "/dev/null", "sandbox", "--port", "0",
          "--mailbox", "support@masociete.com", "--state", str(tmp_path / "state"), "--seed-demo",
          "--smtp-route", "helpdesk.example.com=127.0.0.1:2525"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)

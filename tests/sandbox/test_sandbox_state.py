@@ -23,7 +23,7 @@ from sandbox.server import SandboxServer
 from sandbox_world import ALICE, SUPPORT, b64, mail
 
 REPO = Path(__file__).resolve().parents[2]
-SANDBOX = [sys.executable, "-m", "connector.cli", "--env-file", "/nonexistent", "sandbox", "--port", "0",
+SANDBOX = [sys.executable, "-m", "connector.cli", "--env-file", "/dev/null", "sandbox", "--port", "0",
            "--mailbox", SUPPORT, "--mailbox", ALICE]
 TICKETS = "tickets@masociete.com"
 SHARING = ["https://www.googleapis.com/auth/gmail.settings.sharing",
@@ -140,7 +140,7 @@ def test_without_persist_a_server_starts_fresh_whatever_the_directory_holds(tmp_
 ])
 def test_a_damaged_or_newer_state_is_a_one_line_error_and_left_untouched(tmp_path, capsys, content, complaint):
     (tmp_path / persist.STATE_FILE).write_text(content)
-    assert main(["--env-file", str(tmp_path / "none.env"), "sandbox", "--port", "0", "--mailbox", SUPPORT,
+    assert main(["--env-file", "/dev/null", "sandbox", "--port", "0", "--mailbox", SUPPORT,
                  "--state", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("gmail-connector: cannot resume the sandbox: ") and complaint in err

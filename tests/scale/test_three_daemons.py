@@ -33,7 +33,7 @@ from sandbox.server import SandboxServer
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(120)]
 REPO = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-c", "import sys; from connector.cli import main; sys.exit(main(sys.argv[1:]))",
-       "--env-file", "/nonexistent", "run"]
+       "--env-file", "/dev/null", "run"]
 # More mail an inbox than one fetch chunk, so an inbox's backfill is seen half stored.
 INBOXES, PER_INBOX, TTL = 6, FETCH_CHUNK + 20, 6
 ROUND = TTL / 3
