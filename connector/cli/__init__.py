@@ -31,6 +31,11 @@ COMMAND_MODULES = (
 )
 
 
+# The one first step every empty listing suggests (README, "Connecting a real inbox").
+NO_INBOXES = ("no inboxes connected: gmail-connector auth add ADDRESS --client-secrets client_secret.json "
+              "(or gmail-connector demo to try it on the sandbox)")
+
+
 class CommandError(Exception):
     """A failure the user can act on; printed without a traceback, exit status 1 (or .status)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from connector.bootstrap import bootstrap
+from connector.cli import NO_INBOXES
 from connector.store.consent_models import ServiceAccountKey
 from connector.store.db import session_scope
 from connector.store.inboxes import list_inboxes
@@ -35,7 +36,7 @@ def print_status(args, settings) -> int:
         return 0
     print(f"encryption key: {key_problem or 'ok'}")
     if not rows:
-        print("no inboxes connected: gmail-connector auth add ADDRESS --client-secrets client_secret.json")
+        print(NO_INBOXES)
     for r in rows:
         missing = f"  missing: {', '.join(r['features_missing'])}" if r["features_missing"] else ""
         print(f"{r['address']:<40} {r['kind']:<16} {r['state']:<13} credential={r['credential']}{missing}")

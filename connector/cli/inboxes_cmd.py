@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from connector.bootstrap import Runtime, bootstrap
-from connector.cli import CommandError
+from connector.cli import NO_INBOXES, CommandError
 from connector.store.db import session_scope
 from connector.cli.grants import confirm_account, require_vault, save_grant
 from connector.store.inboxes import get_inbox, list_inboxes, remove_inbox, set_state
@@ -127,10 +127,12 @@ def _list(args, settings) -> int:
         print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=2))
         return 0
     if not rows:
-        print("no inboxes connected: gmail-connector auth add ADDRESS --client-secrets client_secret.json")
+        print(NO_INBOXES)
+        return 0
+    print(f"{'INBOX':<40} {'STATE':<13} {'GROUP':<18} {'IMPORTED':<15} LAST SYNC")
     for r in rows:
-        print(f"{r['address']:<40} {r['state']:<13} group={r['group']:<12} imported={r['imported_total']:<6} "
-              f"last sync {r['_age']}" + ("  push" if r["push"]["enabled"] else "")
+        print(f"{r['address']:<40} {r['state']:<13} {r['group']:<18} {r['imported_total']:<15} "
+              f"{r['_age']}" + ("  push" if r["push"]["enabled"] else "")
               + (f"  error: {r['last_error']}" if r['last_error'] else "")
               + (f"  push error: {r['push']['error']}" if r["push"]["error"] else ""))
     return 0

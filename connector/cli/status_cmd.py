@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from connector.cli import NO_INBOXES
 from connector.settings import Settings
 
 
@@ -39,7 +40,7 @@ def describe(status: dict) -> str:
              f"{totals['imported_last_24h']} messages imported in the last 24 h, "
              f"{totals['suspended']} held back, {totals['tickets']} tickets"]
     if not status["inboxes"]:
-        lines.append("no inboxes connected: gmail-connector inboxes add ADDRESS --credentials FILE.json")
+        lines.append(NO_INBOXES)
     for row in status["inboxes"]:
         lines.append(f"  {row['address']:<36} {row['state']:<13} last sync {age_words(row['last_success_age_seconds'])}"
                      f", imported {row['imported_last_24h']} today / {row['imported_total']} total")

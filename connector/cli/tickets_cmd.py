@@ -38,26 +38,37 @@ def register(sub) -> None:
     s_delete.set_defaults(func=_suspended_delete)
 
 
-def _print_listing(args, rows: list[dict], empty: str, line: Callable[[dict], str]) -> int:
-    """Prints the documented JSON array with --json, otherwise one line per row (or `empty` for none)."""
+def _print_listing(args, rows: list[dict], empty: str, line: Callable[[dict], str], header: str) -> int:
+    """Prints the documented JSON array with --json, otherwise a header and one line per row (or
+    `empty` for none)."""
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not rows:
         print(empty)
+        return 0
+    print(header)
     for r in rows:
         print(line(r))
     return 0
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+TICKET_HEADER = f"{'TICKET':<6} {'STATUS':<8} {'GROUP':<10} {'REQUESTER':<32} {'COMMENTS':>12}  SUBJECT"
+SUSPENDED_HEADER = f"{'ID':<5} {'RECEIVED':<20}  {'FROM':<32} {'SUBJECT':<50}  REASON"
+
+
 def _tickets_list(args, settings) -> int:
-    return _print_listing(args, in_store(settings, ticket_rows), "no tickets yet", _ticket_line)
+    return _print_listing(args, in_store(settings, ticket_rows), "no tickets yet", _ticket_line, TICKET_HEADER)
 
 
 def _ticket_line(r: dict) -> str:
     flags = f" [{','.join(r['flags'])}]" if r["flags"] else ""
     return (f"#{r['id']:<5} {r['status']:<8} {r['group']:<10} {r['requester']['email']:<32} "
-            f"{r['comment_count']:>3} comments  {r['subject']}{flags}")
+            f"{plural(r['comment_count'], 'comment'):>12}  {r['subject']}{flags}")
 
 
 def _tickets_show(args, settings) -> int:
@@ -81,11 +92,12 @@ def _tickets_show(args, settings) -> int:
 
 
 def _suspended_list(args, settings) -> int:
-    return _print_listing(args, in_store(settings, suspended_rows), "no suspended mail", _suspended_line)
+    return _print_listing(args, in_store(settings, suspended_rows), "no suspended mail", _suspended_line,
+                          SUSPENDED_HEADER)
 
 
 def _suspended_line(r: dict) -> str:
-    return f"{r['id']:<5} {r['received_at']}  {r['from']:<32} {r['subject'][:50]:<50}  {r['reason']}"
+    return f"{r['id']:<5} {r['received_at'] or '':<20}  {r['from']:<32} {r['subject'][:50]:<50}  {r['reason']}"
 
 
 def _suspended_recover(args, settings) -> int:

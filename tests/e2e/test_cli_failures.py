@@ -57,3 +57,18 @@ def test_an_env_file_that_does_not_exist_is_an_error_not_silently_ignored(capsys
     assert main(["--env-file", "/nonexistent.env", "inboxes", "list"]) == 2
     assert capsys.readouterr().err.strip() == ("gmail-connector: --env-file /nonexistent.env: no such file "
                                                "(without --env-file, .env is read when there is one)")
+
+
+def test_lists_have_headers_and_plurals_and_every_empty_listing_suggests_the_same_first_step(tmp_path, monkeypatch,
+                                                                                         capsys):
+    from connector.cli import NO_INBOXES
+    from connector.cli.tickets_cmd import TICKET_HEADER, plural
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    hints = []
+    for command in (["inboxes", "list"], ["status"], ["auth", "status"]):
+        assert main(["--env-file", "/dev/null", *command]) == 0
+        hints.append(NO_INBOXES in capsys.readouterr().out)
+    assert hints == [True, True, True]
+    assert (plural(1, "comment"), plural(2, "comment"), plural(0, "comment")) == ("1 comment", "2 comments",
+                                                                                   "0 comments")
+    assert TICKET_HEADER.split()[:4] == ["TICKET", "STATUS", "GROUP", "REQUESTER"]
