@@ -85,11 +85,14 @@ def newsletter(to: str, seed: int) -> bytes:
     return bytes(msg)
 
 
-def demo_inbox_mail(to: str) -> list[bytes]:
-    """What the demo seeds: requests, a reply in a thread, an auto-reply, a bounce, a newsletter."""
-    first = customer_mail(to, 1)
-    return [first, customer_mail(to, 2), customer_mail(to, 3), reply_to(first, 4), auto_reply(to, 5),
-            bounce(to, 6), newsletter(to, 7)]
+def demo_inbox_mail(to: str, offset: int = 0) -> list[bytes]:
+    """What the demo seeds: requests, a reply in a thread, an auto-reply, a bounce, a newsletter.
+
+    `offset` gives each inbox its own customers and subjects, so that two demo inboxes do not look
+    like duplicated tickets."""
+    first = customer_mail(to, offset + 1)
+    return [first, customer_mail(to, offset + 2), customer_mail(to, offset + 3), reply_to(first, offset + 4),
+            auto_reply(to, offset + 5), bounce(to, offset + 6), newsletter(to, offset + 7)]
 
 
 def _base(name: str, email: str, to: str, subject: str, seed: int) -> EmailMessage:

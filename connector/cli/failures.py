@@ -27,6 +27,9 @@ def _hint(reason: str, url: str) -> str:
 
 def database_failure(exc: BaseException, url_for_display: str, url: str) -> tuple[str, int] | None:
     """(message, exit status) for an error opening or using the store; None if it is not one."""
+    from connector.store.db import StoreLocationError
+    if isinstance(exc, StoreLocationError):
+        return f"cannot open the database {url_for_display}: {exc} — create it, or fix the path (DATABASE_URL)", 2
     if isinstance(exc, NoSuchModuleError) or (isinstance(exc, ModuleNotFoundError) and "://" in url):
         scheme = url.partition("://")[0] or url
         return (f"cannot open the database {url_for_display}: the {scheme!r} database is not supported — use "

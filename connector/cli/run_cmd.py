@@ -10,10 +10,11 @@ import time
 from dataclasses import replace
 
 from connector.bootstrap import Runtime, bootstrap, daemon_parts
-from connector.cli import CommandError
+from connector.cli import NO_INBOXES, CommandError
 from connector.demo_push import start_demo_pubsub
 from connector.helpdesk.config import missing_settings
 from connector.settings import Settings
+from jobs.daemon import REFRESH_SECONDS
 
 log = logging.getLogger(__name__)
 DEMO_INBOXES = (("support@demo-helpdesk.example", "Support"), ("billing@demo-helpdesk.example", "Billing"))
@@ -103,12 +104,24 @@ def _run(args, settings: Settings) -> int:
     if problems:
         raise CommandError("cannot start: " + "; ".join(problems), status=2)
     runtime = bootstrap(settings, isolated_reading=True)
+    push = ", Gmail push on" if settings.push_enabled else ""
     print(f"gmail-connector daemon: database {_safe_url(settings.database_url)}, "
-          f"polling every {settings.poll_interval_seconds}s", flush=True)
+          f"polling every {settings.poll_interval_seconds}s{push}", flush=True)
+    if not _has_inboxes(runtime):
+        print(f"{NO_INBOXES}; the daemon picks up an inbox added meanwhile within "
+              f"{REFRESH_SECONDS} seconds", flush=True)
     try:
         return serve(runtime, _stop_event(args.duration))
     finally:
         runtime.close()
+
+
+def _has_inboxes(runtime: Runtime) -> bool:
+    from connector.store.db import session_scope
+    from connector.store.inboxes import list_inboxes
+
+    with session_scope(runtime.engine) as session:
+        return bool(list_inboxes(session))
 
 
 def _safe_url(url: str) -> str:
@@ -141,8 +154,8 @@ def _demo_with(args, settings: Settings, demo_dir, mailboxes, pubsub) -> int:
     push = {"pubsub": pubsub.host, "pubsub_project": pubsub.project} if pubsub else {}
     with SandboxServer(mailboxes=mailboxes, state_dir=demo_dir / "sandbox", quota_tier="2026",
                        port=args.sandbox_port, **push) as sandbox:
-        for address, _ in DEMO_INBOXES:
-            for raw in demo_mail.demo_inbox_mail(address):
+        for index, (address, _) in enumerate(DEMO_INBOXES):
+            for raw in demo_mail.demo_inbox_mail(address, offset=10 * index):
                 sandbox.core.deliver(address, raw)
         push_settings = dict(pubsub_topic=pubsub.topic, pubsub_subscription=pubsub.subscription,
                              pubsub_emulator_host=pubsub.host) if pubsub else {}

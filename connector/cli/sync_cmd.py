@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from connector.bootstrap import bootstrap
-from connector.cli import CommandError
+from connector.cli import NO_INBOXES, CommandError
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox, list_inboxes
 from jobs.sync_inbox import sync_inbox
@@ -41,9 +41,13 @@ def _sync(args, settings) -> int:
                 raise CommandError(f"no connected inbox {args.inbox}")
             addresses = [args.inbox.lower()]
         else:
-            addresses = [i.address for i in list_inboxes(session) if i.state == "active"]
+            inboxes = list_inboxes(session)
+            addresses = [i.address for i in inboxes if i.state == "active"]
+            if not inboxes:
+                print(NO_INBOXES)
+                return 0
     if not addresses:
-        print("no active inboxes to sync")
+        print("no active inboxes to sync (paused or waiting for consent: gmail-connector inboxes list)")
         return 0
     failures = 0
     for address in addresses:

@@ -81,13 +81,21 @@ def _sqlite_engine(url) -> Engine:
     return engine
 
 
+class StoreLocationError(ValueError):
+    """The SQLite file's directory is not there (and is more than one level away from existing)."""
+
+
 def private_database_file(path: Path) -> None:
     """Create the SQLite file 0600 (in a 0700 directory, when we create that) before SQLite opens it.
 
     The file holds every stored mail. SQLite would create it 0644 under the usual umask, and gives
     its -wal and -shm files the database file's mode, so creating it first closes all three.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.parent.parent.is_dir():
+        # One missing directory is ours to make (DATA_DIR's own, say); a deeper path is more likely a
+        # typo in DATABASE_URL than a wish to create a tree.
+        raise StoreLocationError(f"the directory {path.parent.parent} does not exist")
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))   # SQLite reads 0 bytes as empty
         return

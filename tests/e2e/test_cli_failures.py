@@ -16,6 +16,8 @@ URLS = {
     "garbage": (2, "not a database URL"),
     "mysql://user:secret@db.example/app": (2, "'mysql' database is not supported"),
     "postgresql://user:secret@127.0.0.1:1/app": (1, "is the database server running and reachable?"),
+    "sqlite:////nonexistent-gmail-connector/dir/x.db": (2, "the directory /nonexistent-gmail-connector does not "
+                                                          "exist — create it"),
 }
 
 

@@ -19,8 +19,15 @@ def test_postgres_urls_are_rewritten_to_psycopg3(given, expected):
     assert normalise_url(given) == expected
 
 
+def test_a_sqlite_path_two_directories_away_from_existing_is_refused_not_created(tmp_path):
+    from connector.store.db import StoreLocationError
+    with pytest.raises(StoreLocationError, match="deep does not exist"):
+        make_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'connector.db'}").connect()
+    assert not (tmp_path / "deep").exists()
+
+
 def test_sqlite_file_gets_its_directory_and_pragmas(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'connector.db'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'deep' / 'connector.db'}")
     try:
         with engine.connect() as connection:
             pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
@@ -28,7 +35,7 @@ def test_sqlite_file_gets_its_directory_and_pragmas(tmp_path):
             assert pragma("foreign_keys") == 1
             assert pragma("busy_timeout") == 5000
             assert pragma("synchronous") == 1  # NORMAL
-        assert (tmp_path / "deep" / "er" / "connector.db").is_file()
+        assert (tmp_path / "deep" / "connector.db").is_file()
     finally:
         engine.dispose()
 
