@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import sys
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
 from connector.bootstrap import bootstrap
 from connector.cli import NO_INBOXES, CommandError
+from connector.cli.tickets_cmd import plural
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox, list_inboxes
 from jobs.sync_inbox import sync_inbox
@@ -19,17 +23,21 @@ def register(sub) -> None:
     parser.set_defaults(func=_sync)
 
 
-def _progress_bar(address: str):
-    if not sys.stderr.isatty():
-        return None
+def _progress_display() -> Progress:
+    """Per inbox: a bar, messages imported of those listed, the rate and the time left (rich).
+    Disabled when stderr is not a terminal: logs and pipes get only the summary lines."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"),
+                    TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+                    disable=not sys.stderr.isatty())
+
+
+def _reporter(display: Progress, address: str):
+    task = display.add_task(address, total=None, rate="")
 
     def show(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / total) if total else width
-        sys.stderr.write(f"\r{address}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        speed = next(t.speed for t in display.tasks if t.id == task)
+        display.update(task, completed=done, total=total or None, rate=f"{speed:.1f} msg/s" if speed else "")
     return show
 
 
@@ -50,13 +58,15 @@ def _sync(args, settings) -> int:
         print("no active inboxes to sync (paused or waiting for consent: gmail-connector inboxes list)")
         return 0
     failures = 0
-    for address in addresses:
-        report = sync_inbox(runtime, address, progress=_progress_bar(address), force=bool(args.inbox))
+    with _progress_display() as display:
+        reports = [(address, sync_inbox(runtime, address, progress=_reporter(display, address),
+                                        force=bool(args.inbox))) for address in addresses]
+    for address, report in reports:
         o = report.outcomes
         line = (f"{address}: {report.mode}, {report.listed} listed, {report.imported} imported "
-                f"({o.created} tickets, {o.commented} comments, {o.suspended} suspended, {o.skipped} skipped"
-                + "".join(f", {n} {what}" for n, what in ((o.noted, "private notes"), (o.forwarding, "forwarding"))
-                          if n) + ")")
+                f"({plural(o.created, 'ticket')}, {plural(o.commented, 'comment')}, {o.suspended} suspended, "
+                f"{o.skipped} skipped" + (f", {plural(o.noted, 'private note')}" if o.noted else "")
+                + (f", {o.forwarding} forwarding" if o.forwarding else "") + ")")
         if report.error:
             failures += 1
             line += f"; FAILED ({report.error_kind}): {report.error}"

@@ -61,7 +61,7 @@ def test_connect_sync_and_read_tickets(env, sandbox, capsys):
 
     assert "connected support@masociete.com" in run_cli(capsys, "inboxes", "add", SUPPORT,
                                                         "--credentials", str(credentials), "--group", "Support")
-    assert "3 imported (1 tickets, 1 comments, 1 suspended" in run_cli(capsys, "sync", "--once")
+    assert "3 imported (1 ticket, 1 comment, 1 suspended" in run_cli(capsys, "sync", "--once")
 
     tickets = json.loads(run_cli(capsys, "tickets", "list", "--json"))
     assert len(tickets) == 1
@@ -77,6 +77,32 @@ def test_connect_sync_and_read_tickets(env, sandbox, capsys):
             for h in held] == [("auto-reply", True)]
     listing = json.loads(run_cli(capsys, "inboxes", "list", "--json"))
     assert listing[0]["imported_total"] == 3 and listing[0]["state"] == "active"
+
+
+def test_sync_once_shows_a_progress_display_on_a_terminal_and_only_the_summary_in_a_pipe(env, sandbox, capsys):
+    import pty
+    for n in range(1, 4):
+        sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, n))
+    run_cli(capsys, "inboxes", "add", SUPPORT, "--credentials", str(Path(sandbox.state_dir) / f"{SUPPORT}.json"))
+    leader, follower = pty.openpty()
+    done = subprocess.run([*CLI, "--env-file", "/dev/null", "sync", "--once"], env=os.environ.copy(),
+                          stdout=subprocess.PIPE, stderr=follower, timeout=60)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0 and b"3 imported" in done.stdout
+    assert b"3/3" in shown and SUPPORT.encode() in shown          # rich's bar, on the terminal
+    sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 9))
+    out = run_cli(capsys, "sync", "--once")
+    assert "1 imported" in out and "3/3" not in capsys.readouterr().err      # not a terminal: quiet
 
 
 # Reads the SQLite file itself to prove the token is not in it, so it stays on SQLite.
@@ -134,7 +160,7 @@ def test_a_hostile_mail_is_held_back_without_blocking_the_inbox_and_recovered_fr
     credentials = Path(sandbox.state_dir) / f"{SUPPORT}.json"
     run_cli(capsys, "inboxes", "add", SUPPORT, "--credentials", str(credentials))
 
-    assert "3 imported (1 tickets, 0 comments, 2 suspended" in run_cli(capsys, "sync", "--once")
+    assert "3 imported (1 ticket, 0 comments, 2 suspended" in run_cli(capsys, "sync", "--once")
 
     held = json.loads(run_cli(capsys, "suspended", "list", "--json"))
     assert sorted(h["kind"] for h in held) == ["too_complex", "too_complex"]
