@@ -122,6 +122,12 @@ def _unexpected(exc: Exception, settings: Settings) -> int:
     if known is not None:
         print(f"gmail-connector: {known[0]}", file=sys.stderr)
         return known[1]
+    if isinstance(exc, OSError) and exc.filename:
+        where = " (DATA_DIR)" if str(exc.filename).startswith(str(settings.data_dir)) or \
+            str(settings.data_dir).startswith(str(exc.filename)) else ""
+        print(f"gmail-connector: cannot use {exc.filename}: {exc.strerror or type(exc).__name__} — check that the "
+              f"directory exists and is writable{where}", file=sys.stderr)
+        return 1
     print(f"gmail-connector: unexpected {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''} "
           "(run again with --debug for the traceback)", file=sys.stderr)
     return 1

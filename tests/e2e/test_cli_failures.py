@@ -74,3 +74,13 @@ def test_lists_have_headers_and_plurals_and_every_empty_listing_suggests_the_sam
     assert (plural(1, "comment"), plural(2, "comment"), plural(0, "comment")) == ("1 comment", "2 comments",
                                                                                    "0 comments")
     assert TICKET_HEADER.split()[:4] == ["TICKET", "STATUS", "GROUP", "REQUESTER"]
+
+
+@pytest.mark.parametrize("command", COMMANDS[:5], ids=" ".join)
+def test_a_data_directory_that_cannot_be_made_is_one_line_naming_it(command, monkeypatch, capsys):
+    # /dev/null/data: not a directory, even for root (a read-only one would not stop root in CI).
+    monkeypatch.setenv("DATA_DIR", "/dev/null/data")
+    assert main(["--env-file", "/dev/null", *command]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("gmail-connector: cannot use /dev/null/data: Not a directory — check that the directory exists "
+                   "and is writable (DATA_DIR)"), err
