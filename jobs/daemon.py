@@ -186,23 +186,22 @@ class Daemon:
         with self._lock:
             pushed = address in self._notified
             self._notified.discard(address)
+        push = self.runtime.settings.push_enabled
         with session_scope(self.runtime.engine) as session:
             inbox = get_inbox(session, address)
             forced = address in self._forced
             self._forced.discard(address)
             if inbox is None or (not forced and inbox.backoff_until and inbox.backoff_until > self.now()):
                 return
+            # Only mail an incremental poll finds while a watch already worked counts as "missed by push".
+            watched = push and inbox.history_id is not None and address in healthy_watches(session, {address},
+                                                                                           self.now())
+            inbox_id = inbox.id
         keep_watch(self.runtime, address, now=self.now)
         report = sync_inbox(self.runtime, address, now=self.now, should_stop=self._stopping.is_set)
-        if not pushed and report.imported and self.runtime.settings.push_enabled:
-            self._count_recovered(address, report.imported)
-
-    def _count_recovered(self, address: str, imported: int) -> None:
-        """Mail the safety-net poll found while the watch worked: notifications Gmail delayed or dropped."""
-        with session_scope(self.runtime.engine) as session:
-            inbox = get_inbox(session, address)
-            if inbox is not None and address in healthy_watches(session, {address}, self.now()):
-                add_recovered(session, inbox.id, imported, self.now())
+        if watched and not pushed and report.imported and report.mode == "incremental":
+            with session_scope(self.runtime.engine) as session:
+                add_recovered(session, inbox_id, report.imported, self.now())
 
     def notify(self, address: str) -> bool:
         """A push notification asks for a pass now; bursts fold into one, and one more after a running pass."""

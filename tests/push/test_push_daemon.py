@@ -80,3 +80,11 @@ def test_a_watch_gmail_may_not_publish_to_names_the_role_to_grant(world, sandbox
     world.start_daemon(runtime)
     row = wait_for(lambda: (r := world.watch_row(runtime)) and r.error and r, 10, "the refusal")
     assert "gmail-api-push@system.gserviceaccount.com" in row.error and "roles/pubsub.publisher" in row.error
+
+
+def test_mail_already_there_at_the_first_pass_is_not_counted_as_missed_by_push(world, sandbox):
+    for n in range(2):
+        sandbox.core.deliver(SUPPORT, demo_mail.customer_mail(SUPPORT, 40 + n))
+    runtime = _started(world)
+    wait_for(lambda: len(_tickets(runtime)) == 2, 10, "the backfill")
+    assert world.watch_row(runtime).recovered_by_poll == 0
