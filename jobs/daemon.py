@@ -137,8 +137,11 @@ class Daemon:
         if not addresses:
             return {}
         query = select(Inbox.address, Inbox.state, Inbox.poll_interval_seconds).where(Inbox.address.in_(addresses))
+        # Push counts only while this daemon's listener pulls: a watch Gmail accepted is no use when
+        # the subscription cannot be read (missing, no role, no credentials).
+        listening = settings.push_enabled and (self.push is None or self.push.counters.last_error is None)
         with session_scope(self.runtime.engine) as session:
-            pushed = healthy_watches(session, addresses, self.now()) if settings.push_enabled else set()
+            pushed = healthy_watches(session, addresses, self.now()) if listening else set()
             return {address: (settings.push_fallback_poll_seconds if address in pushed
                               else interval or settings.poll_interval_seconds)
                     for address, state, interval in session.exec(query) if state in SYNCED_STATES}
@@ -172,15 +175,22 @@ class Daemon:
                     self._held.discard(address)
                 return
             self._pass(address)
+            # A notification that came while the pass ran gets one more pass, here, in this worker:
+            # asking APScheduler for it now would meet the instance still counted as running.
+            while self._take_again(address) and not self._stopping.is_set():
+                self._pass(address)
         except Exception:  # noqa: BLE001 — the daemon outlives any one inbox's trouble
             log.exception("pass over %s failed", address)
         finally:
             with self._lock:
                 self._in_flight.discard(address)
-                again = address in self._again
                 self._again.discard(address)
-            if again:
-                self.notify(address)
+
+    def _take_again(self, address: str) -> bool:
+        with self._lock:
+            again = address in self._again
+            self._again.discard(address)
+            return again
 
     def _pass(self, address: str) -> None:
         with self._lock:
@@ -197,7 +207,10 @@ class Daemon:
             watched = push and inbox.history_id is not None and address in healthy_watches(session, {address},
                                                                                            self.now())
             inbox_id = inbox.id
-        keep_watch(self.runtime, address, now=self.now)
+        try:
+            keep_watch(self.runtime, address, now=self.now)
+        except Exception:  # noqa: BLE001 — the watch is push's business; the sync must run regardless
+            log.exception("keeping the watch of %s failed", address)
         report = sync_inbox(self.runtime, address, now=self.now, should_stop=self._stopping.is_set)
         if watched and not pushed and report.imported and report.mode == "incremental":
             with session_scope(self.runtime.engine) as session:
@@ -226,8 +239,9 @@ class Daemon:
 
     def held_idle(self) -> set[str]:
         """Inboxes this daemon holds with no pass running or queued: where a wanted pass may start now."""
+        fresh = time.monotonic() - QUEUED_STALE_SECONDS
         with self._lock:
-            return self._held - self._in_flight - set(self._queued)
+            return self._held - self._in_flight - {a for a, at in self._queued.items() if at > fresh}
 
     # ---- hooks for the admin endpoint ------------------------------------------------------
 

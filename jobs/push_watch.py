@@ -13,7 +13,7 @@ from typing import Callable
 from sqlmodel import select
 
 from connector.collaborators import Collaborators
-from connector.gmail.port import GmailError, WatchRefused
+from connector.gmail.port import WatchRefused
 from connector.store.db import session_scope
 from connector.store.inboxes import get_inbox
 from connector.store.leases import SYNCED_STATES
@@ -36,17 +36,19 @@ def keep_watch(runtime: Collaborators, address: str, now: Callable[[], datetime]
         if inbox is None or inbox.state not in SYNCED_STATES or not watch_due(watch_of(session, inbox.id), topic, now()):
             return None
         inbox_id = inbox.id
-    gateway = runtime.open_gateway(address)
+    gateway = None
     try:
+        gateway = runtime.open_gateway(address)
         started = gateway.watch(topic, WATCHED_LABELS)
     except WatchRefused as exc:
         log.warning("Gmail refused to watch %s: %s", address, exc)
         return _failed(runtime, inbox_id, topic, str(exc), True, now())
-    except GmailError as exc:
+    except Exception as exc:  # noqa: BLE001 — a grant or network problem: the sync pass reports it
         log.warning("users.watch of %s failed: %s", address, exc)
         return _failed(runtime, inbox_id, topic, f"{type(exc).__name__}: {exc}", False, now())
     finally:
-        gateway.close()
+        if gateway is not None:
+            gateway.close()
     with session_scope(runtime.engine) as session:
         record_watch(session, inbox_id, topic, started.expiration, now())
     return "watching"
@@ -58,7 +60,8 @@ def _failed(runtime: Collaborators, inbox_id: int, topic: str, error: str, refus
     return "refused" if refused else "failed"
 
 
-def stop_watch(runtime: Collaborators, address: str, now: Callable[[], datetime] = utcnow) -> bool:
+def stop_watch(runtime: Collaborators, address: str, now: Callable[[], datetime] = utcnow,
+               only_unsynced: bool = False) -> bool:
     """users.stop for one inbox (paused, or about to be removed); False if Gmail could not be told.
 
     A watch Gmail was not told about lapses within 7 days; its notifications meanwhile are
@@ -66,8 +69,8 @@ def stop_watch(runtime: Collaborators, address: str, now: Callable[[], datetime]
     with session_scope(runtime.engine) as session:
         inbox = get_inbox(session, address)
         row = watch_of(session, inbox.id) if inbox is not None else None
-        if row is None or row.expiration is None:
-            return True
+        if row is None or row.expiration is None or (only_unsynced and inbox.state in SYNCED_STATES):
+            return True     # nothing to stop, or resumed since it was listed: its watch stays
         inbox_id = inbox.id
     told = True
     try:
@@ -91,5 +94,5 @@ def stop_unsynced_watches(runtime: Collaborators, now: Callable[[], datetime] = 
     with session_scope(runtime.engine) as session:
         addresses = list(session.exec(query))
     for address in addresses:
-        stop_watch(runtime, address, now)
+        stop_watch(runtime, address, now, only_unsynced=True)
     return addresses

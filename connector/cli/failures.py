@@ -4,6 +4,11 @@ from __future__ import annotations
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 
+# Database drivers SQLAlchemy imports for a URL's scheme (mysql://, mssql://, ...): none is installed.
+_DRIVERS = frozenset({"MySQLdb", "pymysql", "mysqlclient", "pyodbc", "cx_Oracle", "oracledb", "psycopg2",
+                      "asyncpg", "pg8000", "pymssql", "ibm_db", "fdb", "sqlalchemy_access"})
+
+
 def _reason(exc: BaseException) -> str:
     """The driver's own first line ("connection refused", "database ... does not exist"), never a query."""
     cause = getattr(exc, "orig", None) or exc
@@ -30,7 +35,7 @@ def database_failure(exc: BaseException, url_for_display: str, url: str) -> tupl
     from connector.store.db import StoreLocationError
     if isinstance(exc, StoreLocationError):
         return f"cannot open the database {url_for_display}: {exc} — create it, or fix the path (DATABASE_URL)", 2
-    if isinstance(exc, NoSuchModuleError) or (isinstance(exc, ModuleNotFoundError) and "://" in url):
+    if isinstance(exc, NoSuchModuleError) or (isinstance(exc, ModuleNotFoundError) and exc.name in _DRIVERS):
         scheme = url.partition("://")[0] or url
         return (f"cannot open the database {url_for_display}: the {scheme!r} database is not supported — use "
                 "sqlite:///PATH or postgresql://USER:PASSWORD@HOST:5432/DB (DATABASE_URL)", 2)

@@ -112,7 +112,9 @@ def is_sending_cap(failure: HttpFailure, method: str) -> bool:
 def translate(failure: HttpFailure, method: str) -> GmailError:
     """The port error for a failure that survived the adapter's retries."""
     status, said = failure.status, _describe(failure, method)
-    if method == "watch" and (status in (400, 404) or (status == 403 and failure.reason not in _SCOPE_REASONS)):
+    if method == "watch" and (status in (400, 404) or (status == 403 and failure.reason not in _SCOPE_REASONS
+                                                       and not is_rate_limit(failure)
+                                                       and failure.reason != "backendError")):
         return WatchRefused(f"{said}: {_watch_fix(failure)}")
     if is_transient_precondition(failure, method):
         return TransientError(f"{said}: Gmail says this now and then and the same call then succeeds; retried later")

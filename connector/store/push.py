@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, case, cast, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from connector.store.models import Inbox
@@ -20,10 +21,16 @@ def watch_of(session: Session, inbox_id: int) -> PushWatch | None:
 
 
 def _row(session: Session, inbox_id: int, now: datetime) -> PushWatch:
+    """The inbox's row, made if missing; two daemons making it at once both end up with the one row."""
     row = watch_of(session, inbox_id)
-    if row is None:
-        row = PushWatch(inbox_id=inbox_id, created_at=now, updated_at=now)
-        session.add(row)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = PushWatch(inbox_id=inbox_id, created_at=now, updated_at=now)
+            session.add(row)
+    except IntegrityError:
+        row = watch_of(session, inbox_id)
     return row
 
 
@@ -33,7 +40,7 @@ def watch_due(row: PushWatch | None, topic: str, now: datetime) -> bool:
     if row is None or row.topic != topic:
         return True
     if row.error:
-        return row.expiration is not None or row.error_at is None or now - row.error_at >= RETRY_REFUSED_AFTER
+        return not row.refused or row.error_at is None or now - row.error_at >= RETRY_REFUSED_AFTER
     if row.expiration is None:
         return True
     return row.expiration <= now + timedelta(hours=1) or row.renewed_at is None or now - row.renewed_at >= RENEW_EVERY
@@ -42,7 +49,7 @@ def watch_due(row: PushWatch | None, topic: str, now: datetime) -> bool:
 def record_watch(session: Session, inbox_id: int, topic: str, expiration: datetime, now: datetime) -> None:
     row = _row(session, inbox_id, now)
     row.topic, row.expiration, row.renewed_at, row.error, row.error_at = topic, expiration, now, None, None
-    row.updated_at = now
+    row.refused, row.updated_at = False, now
 
 
 def record_watch_failure(session: Session, inbox_id: int, topic: str, error: str, refused: bool,
@@ -51,14 +58,14 @@ def record_watch_failure(session: Session, inbox_id: int, topic: str, error: str
     row = _row(session, inbox_id, now)
     if refused or row.topic != topic or (row.expiration is not None and row.expiration <= now):
         row.expiration = None
-    row.topic, row.error, row.error_at, row.updated_at = topic, error[:1000], now, now
+    row.topic, row.error, row.error_at, row.refused, row.updated_at = topic, error[:1000], now, refused, now
 
 
 def end_watch(session: Session, inbox_id: int, now: datetime) -> None:
     """users.stop was called (the inbox is paused): no watch until it is active again."""
     row = watch_of(session, inbox_id)
     if row is not None:
-        row.expiration, row.error, row.error_at, row.updated_at = None, None, None, now
+        row.expiration, row.error, row.error_at, row.refused, row.updated_at = None, None, None, False, now
 
 
 def healthy_watches(session: Session, addresses: set[str], now: datetime) -> set[str]:

@@ -23,6 +23,7 @@ class PushWatch(SQLModel, table=True):
     renewed_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
     error: Optional[str] = Field(default=None, sa_type=Text)                     # why watch was refused
     error_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    refused: bool = False                # the error is Gmail refusing the topic (needs the admin)
     wanted_history_id: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     last_notification_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
     notifications: int = 0

@@ -81,3 +81,14 @@ def test_a_rate_limit_on_send_marked_mail_sending_is_the_sending_cap():
 def test_scope_errors_name_the_feature():
     assert "filters" in str(translated(403, "insufficientPermissions", "settings.filters.create"))
     assert "labelling mail" in str(translated(403, "insufficientPermissions", "messages.batchModify"))
+
+
+@pytest.mark.parametrize("status,reason,expected", [
+    (404, "notFound", port.WatchRefused), (400, "invalidArgument", port.WatchRefused),
+    (403, "forbidden", port.WatchRefused),
+    (403, "userRateLimitExceeded", port.RateLimited), (403, "rateLimitExceeded", port.RateLimited),
+    (403, "backendError", port.TransientError), (403, "insufficientPermissions", port.InsufficientScope)])
+def test_only_gmails_refusals_of_the_topic_are_watch_refusals(status, reason, expected):
+    # A quota or backend hiccup on users.watch must not end a working watch nor blame the topic's setup.
+    error = translated(status, reason, method="watch")
+    assert type(error) is expected, error

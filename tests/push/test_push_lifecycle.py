@@ -128,3 +128,14 @@ def test_a_stored_mark_asks_for_a_pass_once_then_again_only_when_it_changes_or_a
     clock[0] += NUDGE_EVERY
     listener.settle()                                   # the same mark, a while later (a failing pass)
     assert asked == [SUPPORT] * 3
+
+
+def test_while_the_listener_cannot_pull_watched_inboxes_poll_at_the_normal_interval(world):
+    runtime = world.runtime(poll_interval_seconds=30, push_fallback_poll_seconds=300)
+    world.connect(runtime, SUPPORT)
+    keep_watch(runtime, SUPPORT)
+    from connector.bootstrap import daemon_parts
+    parts = daemon_parts(runtime)
+    assert parts.scheduler._intervals_of({SUPPORT}) == {SUPPORT: 300}
+    parts.push.counters.last_error = "SubscriptionMissing: projects/p/subscriptions/s"
+    assert parts.scheduler._intervals_of({SUPPORT}) == {SUPPORT: 30}

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("error_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("refused", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("wanted_history_id", sa.BigInteger(), nullable=True),
         sa.Column("last_notification_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("notifications", sa.Integer(), nullable=False),
