@@ -115,8 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _unexpected(exc: Exception, settings: Settings) -> int:
-    from connector.cli.db_cmd import safe_url
-    from connector.cli.failures import database_failure
+    from connector.cli.failures import database_failure, safe_url
 
     known = database_failure(exc, safe_url(settings.database_url), settings.database_url)
     if known is not None:

@@ -1,10 +1,10 @@
 """`gmail-connector db upgrade|current`: create or migrate the database schema."""
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.cli import CommandError
+from connector.cli.failures import safe_url
 from connector.settings import Settings
 
 
@@ -15,16 +15,6 @@ def register(sub) -> None:
     upgrade.set_defaults(func=run_upgrade)
     current = actions.add_parser("current", help="show the schema revision the database is at")
     current.set_defaults(func=run_current)
-
-
-def safe_url(database_url: str) -> str:
-    """The URL for messages, with any password masked."""
-    from connector.store.db import normalise_url
-
-    try:
-        return make_url(normalise_url(database_url)).render_as_string(hide_password=True)
-    except Exception:  # an unparseable URL may still hold a password: show nothing of it
-        return "(unparseable DATABASE_URL)"
 
 
 def _store_error(exc: Exception, settings: Settings, what: str) -> CommandError:

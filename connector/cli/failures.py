@@ -1,6 +1,7 @@
 """What the CLI prints instead of a traceback: one line saying what is wrong and what to do."""
 from __future__ import annotations
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 
@@ -46,3 +47,13 @@ def database_failure(exc: BaseException, url_for_display: str, url: str) -> tupl
         reason = _reason(exc)
         return f"cannot open the database {url_for_display}: {reason}{_hint(reason, url)} (DATABASE_URL)", 1
     return None
+
+
+def safe_url(database_url: str) -> str:
+    """The URL for messages, with any password masked."""
+    from connector.store.db import normalise_url
+
+    try:
+        return make_url(normalise_url(database_url)).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL may still hold a password: show nothing of it
+        return "(unparseable DATABASE_URL)"
