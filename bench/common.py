@@ -94,3 +94,13 @@ def write_result(name: str, payload: dict) -> Path:
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2, default=str) + "\n")
     print(f"\nwritten: {path.relative_to(RESULTS.parent.parent)}")
     return path
+
+
+def wait_until(predicate, timeout: float, step: float = 0.2) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

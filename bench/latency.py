@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import select  # noqa: E402
 
-from bench.common import SUPPORT, connected_runtime, print_table, write_result  # noqa: E402
+from bench.common import SUPPORT, connected_runtime, print_table, wait_until, write_result  # noqa: E402
 from bench.mailgen import SupportMailGenerator  # noqa: E402
 from connector.store.db import session_scope  # noqa: E402
 from connector.store.inboxes import get_inbox  # noqa: E402
@@ -40,13 +40,6 @@ from jobs.daemon import Daemon  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 
 
-def _wait(predicate, timeout: float, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 def _cursor_set(runtime) -> bool:
@@ -70,7 +63,7 @@ def run(poll: int, count: int, duration: float, seed: int) -> dict:
         daemon = Daemon(runtime)
         daemon.start()
         try:
-            if not _wait(lambda: _cursor_set(runtime), 60):
+            if not wait_until(lambda: _cursor_set(runtime), 60):
                 raise SystemExit("the daemon never finished the first (empty) backfill")
             arrived: dict[str, datetime] = {}
             start = time.monotonic()
@@ -78,7 +71,7 @@ def run(poll: int, count: int, duration: float, seed: int) -> dict:
                 time.sleep(max(0.0, start + offset - time.monotonic()))
                 arrived[srv.core.deliver(SUPPORT, mail.request())] = datetime.now(timezone.utc)
             print(f"delivered {count} messages; waiting for the last tickets ...", flush=True)
-            _wait(lambda: len(_processed(runtime, arrived)) == count, poll * 3 + 30, step=0.5)
+            wait_until(lambda: len(_processed(runtime, arrived)) == count, poll * 3 + 30, step=0.5)
             done = _processed(runtime, arrived)
         finally:
             daemon.stop()

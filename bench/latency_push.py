@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.common import print_table, write_result
+from bench.common import print_table, wait_until, write_result
 from bench.mailgen import SupportMailGenerator
 from bench.push_world import emulator, percentiles, push_channel, ready, watch_for_tickets
 from connector.bootstrap import bootstrap, daemon_parts
@@ -26,13 +26,6 @@ from sandbox.server import SandboxServer
 HOUR = 3600
 
 
-def _wait(predicate, timeout: float, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 class PushDaemon:
@@ -71,7 +64,7 @@ class PushDaemon:
         self.parts.scheduler.start()
         self.parts.push.start()
         wanted = set(self.addresses)
-        if not _wait(lambda: ready(self.runtime.engine, wanted) == len(wanted), 120, step=0.5):
+        if not wait_until(lambda: ready(self.runtime.engine, wanted) == len(wanted), 120, step=0.5):
             raise SystemExit(f"only {ready(self.runtime.engine, wanted)} of {len(wanted)} inboxes got a watch and "
                              "a first pass within 120 s")
         time.sleep(2)       # anything the first passes stirred up has been pulled and settled

@@ -9,7 +9,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -52,6 +51,3 @@ class SandboxProcess:
 
     def calls(self, address: str) -> dict:
         return self._call("/_sandbox/stats")["mailboxes"][address]["calls"]
-
-    def wait_idle(self, seconds: float = 0) -> None:
-        time.sleep(seconds)

@@ -226,9 +226,8 @@ class Daemon:
                 self._again.add(address)
                 return True
             # Already brought forward and waiting for a worker: moving it again would only make
-            # APScheduler skip a second instance (and say so in the log). Stale after a while, in
-            # case a run was skipped after all.
-            if time.monotonic() - self._queued.get(address, -QUEUED_STALE_SECONDS) < QUEUED_STALE_SECONDS:
+            # APScheduler skip a second instance (and say so in the log).
+            if self._is_queued(address):
                 return True
             self._queued[address] = time.monotonic()
         job = self.scheduler.get_job(_job_id(address))
@@ -239,9 +238,12 @@ class Daemon:
 
     def held_idle(self) -> set[str]:
         """Inboxes this daemon holds with no pass running or queued: where a wanted pass may start now."""
-        fresh = time.monotonic() - QUEUED_STALE_SECONDS
         with self._lock:
-            return self._held - self._in_flight - {a for a, at in self._queued.items() if at > fresh}
+            return {a for a in self._held - self._in_flight if not self._is_queued(a)}
+
+    def _is_queued(self, address: str) -> bool:
+        """Brought forward and not started yet; stale after a while, in case its run was skipped."""
+        return time.monotonic() - self._queued.get(address, -QUEUED_STALE_SECONDS) < QUEUED_STALE_SECONDS
 
     # ---- hooks for the admin endpoint ------------------------------------------------------
 
