@@ -11,9 +11,10 @@ from typing import Sequence
 
 from sqlmodel import Session, select
 
-from connector.dnscheck.checks import (GOOGLE_DKIM_SELECTOR, GOOGLE_SPF_INCLUDE, Finding, check_dkim, check_dmarc,
-                                       check_spf)
-from connector.dnscheck.lookup import TIMEOUT_SECONDS, make_resolver, txt_records
+from connector.dnscheck.checks import Finding
+from connector.dnscheck.lookup import TIMEOUT_SECONDS, DnsUnavailable, ResolverLookup
+from connector.dnscheck.run import run_checks
+from connector.dnscheck.sending import CheckPlan
 from connector.store.db import session_scope
 from connector.store.dns_health import domain_of, record_dns_check
 from connector.store.forwarding_models import ExternalAddress
@@ -31,13 +32,10 @@ def external_domains(session: Session) -> list[str]:
     return sorted({domain_of(address) for address in session.exec(select(ExternalAddress.external_address))})
 
 
-def lookup_findings(domain: str, dns_resolver: str, selector: str = GOOGLE_DKIM_SELECTOR,
+def lookup_findings(domain: str, dns_resolver: str, plan: CheckPlan = CheckPlan(),
                     timeout: float = TIMEOUT_SECONDS) -> list[Finding]:
-    """The three findings of `dns check DOMAIN`; raises DnsUnavailable when the resolver is silent."""
-    resolver = make_resolver(dns_resolver, timeout)
-    return [check_spf(domain, txt_records(resolver, domain), GOOGLE_SPF_INCLUDE),
-            check_dkim(domain, selector, txt_records(resolver, f"{selector}._domainkey.{domain}")),
-            check_dmarc(domain, txt_records(resolver, f"_dmarc.{domain}"))]
+    """The three findings of `dns check DOMAIN` (DNS trouble shows as `unreachable` findings)."""
+    return run_checks(domain, ResolverLookup.from_setting(dns_resolver, timeout), plan)
 
 
 def check_dns_health(runtime: Collaborators, now: datetime | None = None,
@@ -46,11 +44,14 @@ def check_dns_health(runtime: Collaborators, now: datetime | None = None,
     now = now or utcnow()
     with session_scope(runtime.engine) as session:
         domains = external_domains(session)
-    # Replies relayed with our own DKIM key are signed with DKIM_SELECTOR; otherwise Google signs.
-    selector = runtime.settings.dkim_selector or GOOGLE_DKIM_SELECTOR
     verdicts: dict[str, str] = {}
+    if not domains:
+        return verdicts
+    # The paths replies take (the relay's host, the DKIM key relayed replies are signed with) come from
+    # the settings, read once per run: a key file replaced between runs is checked as it is now.
+    plan = CheckPlan.from_settings(runtime.settings)
     for domain in domains:
-        result = _findings_or_error(domain, runtime.settings.dns_resolver, selector, timeout)
+        result = _findings_or_error(domain, runtime.settings.dns_resolver, plan, timeout)
         try:
             with session_scope(runtime.engine) as session:
                 verdicts[domain] = record_dns_check(session, domain, result, now).overall
@@ -59,14 +60,21 @@ def check_dns_health(runtime: Collaborators, now: datetime | None = None,
     return verdicts
 
 
-def _findings_or_error(domain: str, dns_resolver: str, selector: str,
+def _findings_or_error(domain: str, dns_resolver: str, plan: CheckPlan,
                        timeout: float) -> Sequence[Finding] | Exception:
     # DNS is looked up outside any transaction: a slow resolver must not hold a database lock.
     try:
-        return lookup_findings(domain, dns_resolver, selector, timeout)
+        findings = lookup_findings(domain, dns_resolver, plan, timeout)
     except ValueError as exc:
         log.warning("DNS check of %s: DNS_RESOLVER is not HOST[:PORT]", domain)
         return ValueError(f"DNS_RESOLVER is not HOST[:PORT]: {exc}")
-    except Exception as exc:  # noqa: BLE001 — DnsUnavailable and any other resolver failure
+    except Exception as exc:  # noqa: BLE001 — any other resolver failure
         log.warning("DNS check of %s failed: %s", domain, exc)
         return exc
+    # Stored as a failed lookup (a warning, findings cleared): a verdict beside a record DNS did not
+    # return would claim more than we know, and one silent resolver must not page anyone as "fail".
+    silent = [f"{f.check.upper()}: {f.detail}" for f in findings if f.status == "unreachable"]
+    if silent:
+        log.warning("DNS check of %s: DNS did not answer", domain)
+        return DnsUnavailable("; ".join(silent))
+    return findings

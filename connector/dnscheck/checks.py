@@ -1,78 +1,68 @@
-"""SPF, DKIM and DMARC judged from TXT records (pure), each finding with the fix to publish."""
+"""The vocabulary of a DNS check: one Finding per record (SPF, DKIM, DMARC), built from per-path parts; pure."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 GOOGLE_SPF_INCLUDE = "_spf.google.com"
 GOOGLE_DKIM_SELECTOR = "google"
+# A failure outranks "could not tell", which outranks a weak pass: the worst part names the finding.
+_RANK = {"ok": 0, "weak": 1, "unreachable": 2, "missing": 3, "wrong": 3}
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one sending path (gmail, relay) or the record itself contributes to a finding."""
+    path: str
+    status: str               # ok | weak | missing | wrong | unreachable
+    detail: str
+    fix: str | None = None
+    publish: tuple[str, ...] = ()   # the TXT line(s) this part's fix publishes
+
+    def as_json(self) -> dict:
+        return {**asdict(self), "publish": list(self.publish)}
 
 
 @dataclass(frozen=True)
 class Finding:
     check: str                # spf | dkim | dmarc
     ok: bool
-    status: str               # ok | missing | wrong | weak
-    record: str | None
+    status: str               # ok | missing | wrong | weak | unreachable (DNS did not answer)
+    record: str | None        # what is published now
     detail: str
     fix: str | None = None
+    publish: tuple[str, ...] = ()   # the exact TXT line(s) to publish, as `TXT NAME "VALUE"`
+    parts: tuple[Part, ...] = ()
 
     def as_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "publish": list(self.publish), "parts": [p.as_json() for p in self.parts]}
 
 
-def check_spf(domain: str, records: list[str], include: str = GOOGLE_SPF_INCLUDE) -> Finding:
-    spf = [r for r in records if r.lower().startswith("v=spf1")]
-    wanted = f"include:{include}"
-    suggested = f'TXT {domain} "v=spf1 {wanted} ~all"'
-    if not spf:
-        return Finding("spf", False, "missing", None, f"{domain} publishes no SPF record", f"publish {suggested}")
-    if len(spf) > 1:
-        return Finding("spf", False, "wrong", " | ".join(spf), f"{domain} publishes {len(spf)} SPF records: "
-                       "receivers treat that as an error", f"merge them into one record, e.g. {suggested}")
-    record, terms = spf[0], spf[0].lower().split()
-    if wanted.lower() not in terms:
-        return Finding("spf", False, "wrong", record, f"the SPF record does not include {include}, so mail sent "
-                       "through it fails SPF", f"add {wanted} before the final all, e.g. {suggested}")
-    if "+all" in terms or "all" in terms:
-        return Finding("spf", False, "weak", record, "the SPF record ends in +all: anyone may send as "
-                       f"{domain}", "end it with ~all or -all")
-    return Finding("spf", True, "ok", record, f"SPF includes {include}")
+def combine(check: str, record: str | None, parts: list[Part], publish: tuple[str, ...] = ()) -> Finding:
+    """One finding from its parts: the worst part's status; every detail and fix, in order."""
+    worst = max(parts, key=lambda p: _RANK[p.status])
+    ok = _RANK[worst.status] <= _RANK["weak"]
+    if len(parts) == 1:
+        detail = worst.detail
+    else:
+        detail = "; ".join(f"{p.path}: {p.detail}" for p in parts)
+    # The fixes of the parts that need one, the most urgent first (the dashboard shows the first).
+    needing = sorted((p for p in parts if p.fix and p.status != "ok"), key=lambda p: -_RANK[p.status])
+    fixes = list(dict.fromkeys(p.fix for p in needing))
+    lines = tuple(dict.fromkeys([*publish, *(line for p in parts for line in p.publish)]))
+    return Finding(check, ok, worst.status, record, detail, "; ".join(fixes) or None, lines, tuple(parts))
 
 
-def check_dkim(domain: str, selector: str, records: list[str]) -> Finding:
-    name = f"{selector}._domainkey.{domain}"
-    keys = [r for r in records if "p=" in r.replace(" ", "")]
-    fix = (f"generate a DKIM key (Google Admin console > Apps > Google Workspace > Gmail > Authenticate "
-           f"email), publish it as TXT {name}, then start authentication")
-    if not keys:
-        return Finding("dkim", False, "missing", None, f"no DKIM key at {name}", fix)
-    tags = _tags(keys[0])
-    if not tags.get("p"):
-        return Finding("dkim", False, "wrong", keys[0], f"the DKIM key at {name} is empty (revoked)", fix)
-    return Finding("dkim", True, "ok", keys[0], f"DKIM key published at {name}")
+def txt_line(name: str, value: str) -> str:
+    """`TXT NAME "VALUE"`, split into 255-byte strings as DNS requires for long values (DKIM keys)."""
+    chunks = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
+    return f"TXT {name} " + " ".join('"' + chunk.replace('"', '\\"') + '"' for chunk in chunks)
 
 
-def check_dmarc(domain: str, records: list[str]) -> Finding:
-    dmarc = [r for r in records if r.replace(" ", "").lower().startswith("v=dmarc1")]
-    suggested = f'TXT _dmarc.{domain} "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@{domain}"'
-    if not dmarc:
-        return Finding("dmarc", False, "missing", None, f"_dmarc.{domain} has no DMARC record",
-                       f"publish {suggested} (start with p=none to monitor first)")
-    record = dmarc[0]
-    policy = _tags(record).get("p", "").lower()
-    if policy not in ("none", "quarantine", "reject"):
-        return Finding("dmarc", False, "wrong", record, f"the DMARC record has no valid policy (p={policy or '?'})",
-                       f"set p=none, quarantine or reject, e.g. {suggested}")
-    if policy == "none":
-        return Finding("dmarc", True, "weak", record, "DMARC policy none: reports only, spoofed mail is still "
-                       "delivered", "once reports show SPF and DKIM pass, move to p=quarantine")
-    return Finding("dmarc", True, "ok", record, f"DMARC policy {policy}")
-
-
-def _tags(record: str) -> dict[str, str]:
-    tags = {}
+def tags(record: str) -> dict[str, str]:
+    """`k=v; k=v` tags (DKIM, DMARC), keys lower-case, the first of a repeated key kept."""
+    found: dict[str, str] = {}
     for part in record.split(";"):
         key, sep, value = part.strip().partition("=")
         if sep:
-            tags[key.strip().lower()] = value.strip()
-    return tags
+            found.setdefault(key.strip().lower(), value.strip())
+    return found

@@ -8,8 +8,9 @@ from sqlmodel import Session
 
 from connector.admin.render_sections import dns_badge
 from connector.admin.status import build_status
-from connector.dnscheck.checks import Finding, check_dkim, check_dmarc, check_spf
+from connector.dnscheck.checks import Finding, Part, combine, txt_line
 from connector.dnscheck.lookup import DnsUnavailable
+from connector.dnscheck.spf_check import suggest
 from connector.store.addresses import add_external_address
 from connector.store.db import session_scope
 from connector.store.dns_health import record_dns_check
@@ -17,11 +18,22 @@ from connector.store.dns_health import record_dns_check
 from .conftest import NOW
 
 EVIL = "<script>alert('dns')</script>"
-GOOD_FINDINGS = [check_spf("masociete.com", ["v=spf1 include:_spf.google.com ~all"]),
-                 check_dkim("masociete.com", "google", ["v=DKIM1; p=ABC"]),
-                 check_dmarc("masociete.com", ["v=DMARC1; p=reject"])]
-BROKEN_FINDINGS = [check_spf("bare.example", []), check_dkim("bare.example", "google", []),
-                   check_dmarc("bare.example", ["v=DMARC1; p=none"])]
+# Findings as `dns check` builds them (tests/dns runs the checks themselves against a DNS server).
+BARE_SPF = txt_line("bare.example", suggest([], ["include:_spf.google.com"]))
+GOOD_FINDINGS = [
+    combine("spf", "v=spf1 include:_spf.google.com ~all",
+            [Part("gmail", "ok", "Gmail's servers (_spf.google.com) passes"),
+             Part("record", "ok", "masociete.com's SPF ends in ~all, 4 of 10 lookups in full, 0 void")]),
+    combine("dkim", "v=DKIM1; p=ABC", [Part("gmail", "ok", "DKIM key published at google._domainkey.masociete.com")]),
+    combine("dmarc", "v=DMARC1; p=reject", [Part("record", "ok", "DMARC policy reject"),
+                                             Part("gmail", "ok", "replies through Gmail's servers pass DMARC")])]
+BROKEN_FINDINGS = [
+    combine("spf", None, [Part("gmail", "missing", "bare.example publishes no SPF record", f"publish {BARE_SPF}")],
+            (BARE_SPF,)),
+    combine("dkim", None, [Part("gmail", "missing", "no DKIM key at google._domainkey.bare.example",
+                                "generate a DKIM key in Google Admin")]),
+    combine("dmarc", "v=DMARC1; p=none", [Part("record", "weak", "DMARC policy none: reports only",
+                                               "once reports show SPF and DKIM pass, move to p=quarantine")])]
 
 
 def add_addresses(engine, *externals: str) -> None:
