@@ -19,26 +19,62 @@ def parse_addresses(header: str, raw_values: list[str]) -> tuple[tuple[Address, 
     values = [unfold(v) for v in raw_values]
     if not any(values):
         return (), []
-    try:
-        pairs = getaddresses(values)
-    except Exception:  # never let one bad header stop the message
-        pairs = []
     out: list[Address] = []
     defects: list[str] = []
-    for name, email in pairs:
-        if not name and not email:
-            continue
-        decoded, word_defects = decode_words(name)
-        defects.extend(f"{header}: {d}" for d in word_defects)
-        email = email.strip()
-        if not _EMAIL.match(email) or len(email) > MAX_ADDRESS_CHARS:
-            defects.append(f"{header}: no usable address in {(decoded or email)[:60]!r}")
-            out.append(Address(name=(decoded or email).strip(), email=""))
-            continue
-        out.append(Address(name=decoded.strip(), email=email.lower()))
+    for value in values:
+        for name, email in _mailboxes(header, value, defects):
+            decoded, word_defects = decode_words(name)
+            defects.extend(f"{header}: {d}" for d in word_defects)
+            email = email.strip()
+            if not _EMAIL.match(email) or len(email) > MAX_ADDRESS_CHARS:
+                defects.append(f"{header}: no usable address in {(decoded or email)[:60]!r}")
+                out.append(Address(name=(decoded or email).strip(), email=""))
+                continue
+            out.append(Address(name=_without_comments(decoded), email=email.lower()))
     if not out:
         joined = " ".join(values)
         defects.append(f"{header}: no usable address in {joined[:60]!r}")
         text, _ = decode_words(joined)
         out.append(Address(name=text, email=""))
     return tuple(out), defects
+
+
+def _mailboxes(header: str, value: str, defects: list[str]) -> list[tuple[str, str]]:
+    """(name, email) pairs of one header value, with the mailer breakages we can read repaired."""
+    try:
+        pairs = [p for p in getaddresses([value]) if p[0] or p[1]]
+    except Exception:  # never let one bad header stop the message
+        pairs = []
+    bracketed = _BRACKETED.findall(value)
+    if len(pairs) > 1 and len(bracketed) == 1 and not _outside_quotes(value, ","):
+        # "john@x.example <real@y.example>": one mailbox whose unquoted name holds an "@".
+        name = value[:value.index("<")].strip().strip('"').strip()
+        defects.append(f"{header}: a display name with '@' and no quotes; read as {name[:40]!r} <{bracketed[0]}>")
+        return [(name, bracketed[0])]
+    if any(_EMAIL.match(email.strip()) for _, email in pairs) or not value.strip():
+        return pairs
+    loose = _LOOSE_EMAIL.findall(value)
+    if not loose:
+        return pairs
+    # "Big Bug bb@bug.example", "Name (a@b.example)": the address is there, its brackets are not.
+    email = loose[-1]
+    name = value.replace(email, " ", 1).translate(_NAME_JUNK).strip()
+    defects.append(f"{header}: the address has no angle brackets; read as {name[:40]!r} <{email[:60]}>")
+    return [(name, email)]
+
+
+_BRACKETED = re.compile(r"<([^<>\s@]+@[^<>\s@]+)>")
+_LOOSE_EMAIL = re.compile(r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]@]+\.[^\s<>()\"',;:\[\]@]+")
+_NAME_JUNK = str.maketrans({c: " " for c in '<>()"'})
+_COMMENT = re.compile(r"\s*\([^()]*\)\s*")
+
+
+def _without_comments(name: str) -> str:
+    """"MAILER-DAEMON (Mail Delivery System)" shows as MAILER-DAEMON; a name that is only a
+    comment ("a@b (Jane Doe)", as the stdlib reads it) stays."""
+    stripped = _COMMENT.sub(" ", name).strip()
+    return " ".join((stripped or name).split())
+
+
+def _outside_quotes(value: str, char: str) -> bool:
+    return char in re.sub(r'"(?:[^"\\]|\\.)*"', "", value)

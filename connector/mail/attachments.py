@@ -2,10 +2,21 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 
-from connector.mail.encoded_words import decode_words
-from connector.mail.mime import MailPart
+from connector.mail.encoded_words import decode_words, lenient_b64decode
+from connector.mail.mime import LENIENT, MailPart
 from connector.mail.model import Attachment
+from connector.mail.uuencode import UU_ENCODINGS, uu_decode
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A file found inside a part rather than being one: a uuencoded block in a text body, a file
+    unpacked from a winmail.dat."""
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
 
 
 def part_filename(part: MailPart) -> str:
@@ -38,18 +49,58 @@ def payload_bytes(part: MailPart) -> bytes:
         data = part.get_payload(decode=True)
     except Exception:  # undecodable transfer encoding: keep what the source holds
         data = None
+    if data is not None and _cte(part) in UU_ENCODINGS and data == _raw_payload(part):
+        data = uu_decode(_raw_payload(part).decode("latin-1"))   # no "begin" line: the stdlib gave up
+    elif data is not None and _bad_base64(part):
+        # The stdlib hands back the base64 text itself when its length is wrong (a cut upload):
+        # the bytes that decode are the file, as far as it came.
+        data = lenient_b64decode(str(part.get_payload()))
     if data is None:
         payload = part.get_payload()
-        if isinstance(payload, list):   # message/delivery-status: blocks of headers
-            return b"\n".join(p.as_bytes() for p in payload)
+        if isinstance(payload, list):
+            # message/delivery-status, which the stdlib always splits into its blocks of fields:
+            # each block written back as it came (no refolding), an empty line after each.
+            return b"".join(p.as_bytes(policy=_AS_WRITTEN) for p in payload)
         return str(payload or "").encode("utf-8", "surrogateescape")
     return data
 
 
-def make_attachment(part: MailPart, referenced_cids: frozenset[str]) -> Attachment:
+_AS_WRITTEN = LENIENT.clone(max_line_length=None, linesep="\r\n")
+
+
+def _cte(part: MailPart) -> str:
+    return str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+
+
+def _raw_payload(part: MailPart) -> bytes:
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return b""
+    try:
+        return payload.encode("ascii", "surrogateescape")
+    except UnicodeError:        # as the stdlib falls back for a payload that is text already
+        return payload.encode("raw-unicode-escape")
+
+
+def _bad_base64(part: MailPart) -> bool:
+    return (_cte(part) == "base64"
+            and any(type(d).__name__ in _BASE64_DEFECTS for d in getattr(part, "defects", ())))
+
+
+_BASE64_DEFECTS = frozenset({"InvalidBase64LengthDefect", "InvalidBase64CharactersDefect"})
+
+
+def make_attachment(part: MailPart | FilePart, referenced_cids: frozenset[str],
+                    filename: str | None = None) -> Attachment:
+    """`filename` as attachment_names chose it; the part's own name when not given."""
+    if isinstance(part, FilePart):
+        return Attachment(filename=filename or part.filename, content_type=part.content_type, size=len(part.data),
+                          sha256=hashlib.sha256(part.data).hexdigest(), content_id=None, inline=False,
+                          payload=part.data)
     data = payload_bytes(part)
     cid = content_id(part)
     inline = cid is not None and (disposition(part) == "inline" or cid.lower() in referenced_cids)
-    return Attachment(filename=part_filename(part), content_type=part.get_content_type(),
+    name = part_filename(part) if filename is None else filename
+    return Attachment(filename=name, content_type=part.get_content_type(),
                       size=len(data), sha256=hashlib.sha256(data).hexdigest(), content_id=cid,
                       inline=inline, payload=data)

@@ -1,11 +1,14 @@
 """Walk the MIME tree: which parts are the text and HTML bodies, which are attachments."""
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass, field
 
-from connector.mail.attachments import disposition, part_filename, payload_bytes
+from connector.mail.attachments import FilePart, disposition, part_filename, payload_bytes
 from connector.mail.charsets import decode_text
 from connector.mail.mime import MailPart
+from connector.mail.tnef import is_tnef, unpack_tnef
+from connector.mail.uuencode import split_uuencoded
 
 _BODY_TYPES = ("text/plain", "text/html")
 
@@ -14,7 +17,7 @@ _BODY_TYPES = ("text/plain", "text/html")
 class Bodies:
     texts: list[str] = field(default_factory=list)
     htmls: list[str] = field(default_factory=list)
-    attachment_parts: list[MailPart] = field(default_factory=list)
+    attachment_parts: list[MailPart | FilePart] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
 
     def absorb(self, other: "Bodies", text: bool = True, html: bool = True) -> None:
@@ -48,7 +51,7 @@ def collect(root: MailPart) -> Bodies:
     """Bodies and attachments of the tree under `root`, in document order.
 
     A post-order walk with an explicit stack: how deep the tree goes is the sender's choice."""
-    if not root.is_multipart():
+    if not _is_container(root):
         return _leaf(root)
     # One frame per open multipart: (part, children still to visit in reverse, children's results).
     frames: list[tuple[MailPart, list[MailPart], list[Bodies]]] = [(root, _children(root), [])]
@@ -56,16 +59,36 @@ def collect(root: MailPart) -> Bodies:
         part, pending, done = frames[-1]
         if pending:
             child = pending.pop()
-            if child.is_multipart():
+            if _is_container(child):
                 frames.append((child, _children(child), []))
             else:
-                done.append(_leaf(child))
+                done.append(_leaf(child, resource=_is_resource(part, child)))
             continue
         frames.pop()
         bodies = _combine(part, done)
         if not frames:
             return bodies
         frames[-1][2].append(bodies)
+
+
+def _is_container(part: MailPart) -> bool:
+    # message/delivery-status also has a list payload (its blocks of fields), but it is a report
+    # to show as a file, not a container of bodies.
+    return part.is_multipart() and part.get_content_maintype() == "multipart"
+
+
+def _is_resource(parent: MailPart, child: MailPart) -> bool:
+    """A part of multipart/related other than its root (RFC 2387: the first part, or the one its
+    start parameter names) is something the root refers to: a file, even when it is text."""
+    if parent.get_content_subtype() != "related":
+        return False
+    start = str(parent.get_param("start") or "").strip().strip("<>")
+    children = [c for c in parent.get_payload() if isinstance(c, MailPart)]
+    if start:
+        root = next((c for c in children if str(c.get("Content-ID") or "").strip().strip("<>") == start), None)
+        if root is not None:
+            return child is not root
+    return bool(children) and child is not children[0]
 
 
 def _children(part: MailPart) -> list[MailPart]:
@@ -82,17 +105,36 @@ def _combine(part: MailPart, options: list[Bodies]) -> Bodies:
     return out
 
 
-def _leaf(part: MailPart) -> Bodies:
+def _leaf(part: MailPart, resource: bool = False) -> Bodies:
     out = Bodies()
-    if part.get_content_maintype() == "multipart":
+    if resource:
+        out.attachment_parts.append(part)
+    elif part.get_content_maintype() == "multipart":
         # The boundary was never found: the stdlib left the body as one string; read it as text.
         out.texts.append(_decoded(part, out))
+    elif _is_body_text(part) and part.get_content_type() == "text/plain":
+        text, files = split_uuencoded(_decoded(part, out))
+        out.texts.append(text)
+        out.attachment_parts.extend(FilePart(name, _guess_type(name), data) for name, data in files)
     elif _is_body_text(part):
-        target = out.texts if part.get_content_type() == "text/plain" else out.htmls
-        target.append(_decoded(part, out))
+        out.htmls.append(_decoded(part, out))
     else:
-        out.attachment_parts.append(part)
+        out.attachment_parts.extend(_unpacked(part, out))
     return out
+
+
+def _unpacked(part: MailPart, out: Bodies) -> list[MailPart | FilePart]:
+    """The part itself, or for a winmail.dat the files in it."""
+    if not is_tnef(part.get_content_type(), part_filename(part)):
+        return [part]
+    files, defect = unpack_tnef(payload_bytes(part))
+    if defect:
+        out.defects.append(defect)
+    return [FilePart(name, ctype, data) for name, ctype, data in files] or [part]
+
+
+def _guess_type(name: str) -> str:
+    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
 
 
 def _choose_alternative(options: list[Bodies], out: Bodies) -> None:

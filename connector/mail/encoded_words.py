@@ -5,13 +5,17 @@ import base64
 import binascii
 import re
 
-from connector.mail.charsets import decode_text
+from connector.mail.charsets import codec_name, decode_text
 
-_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+# The encoded text may hold spaces and tabs, against RFC 2047 but as mailers write it
+# ("=?us-ascii?Q?ABC / 123?=", a word folded across lines); it never holds "?", so a word ends at
+# the first "?=" and matching stays linear.
+_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 
 
-def _b_decode(text: str) -> bytes:
+def lenient_b64decode(text: str) -> bytes:
+    """Base64 as broken mailers write it: stray characters skipped, padding missing or surplus."""
     cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
     # Missing or surplus padding is the commonest breakage; a lone trailing char carries no byte.
     cleaned = cleaned[: len(cleaned) - (len(cleaned) % 4 == 1)]
@@ -21,8 +25,15 @@ def _b_decode(text: str) -> bytes:
         return b""
 
 
-def _q_decode(text: str) -> bytes:
-    data = text.replace("_", " ").encode("ascii", "replace")
+def _q_decode(text: str, charset: str) -> bytes:
+    text = text.replace("_", " ")
+    if text.isascii():
+        data = text.encode("ascii")
+    else:
+        # A raw 8-bit byte inside the word reached us decoded; it goes back as the word's charset's
+        # byte (ASCII stays ASCII: some charsets, UTF-7 among them, would re-encode "+").
+        codec = codec_name(charset) or "utf-8"
+        data = b"".join(c.encode("ascii") if c.isascii() else c.encode(codec, "replace") for c in text)
     return _QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
 
 
@@ -36,7 +47,7 @@ def decode_words(value: str) -> tuple[str, list[str]]:
         if between and not (between.isspace() and pieces and pieces[-1][0] is not None):
             pieces.append((None, between))
         charset, enc, text = match.groups()
-        data = _b_decode(text) if enc in "bB" else _q_decode(text)
+        data = lenient_b64decode(text) if enc in "bB" else _q_decode(text, charset)
         if pieces and pieces[-1][0] is not None and pieces[-1][0].lower() == charset.lower():
             # Same charset: join bytes first, a multibyte character may be split across words.
             # Extended in place: thousands of words must not copy the bytes so far each time.

@@ -67,6 +67,14 @@ def fallback_mail(raw: bytes, reason: str) -> ParsedMail:
     )
 
 
+def first_header(raw: bytes, name: str) -> str:
+    """The first `name` field (one of WANTED) of raw's header block, decoded and capped; "" if none.
+    Cheap on any bytes: used to name an attached message by its subject without parsing it."""
+    wanted = _WANTED[name.lower()]
+    field = next((f for f in _wanted_fields(raw) if f.name == wanted), None)
+    return decode_words(_text(bytes(field.value)).strip())[0] if field else ""
+
+
 def _wanted_fields(raw: bytes) -> list[_Field]:
     """The wanted fields of the message's header block, in order, each value capped; one pass
     over at most SCAN_BYTES, ending where the stdlib would end the block."""

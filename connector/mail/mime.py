@@ -8,20 +8,25 @@ from email.message import Message
 from email.policy import Compat32
 from typing import Iterator
 
-from connector.mail.charsets import unescape_8bit
+from connector.mail.charsets import header_charset, unescape_8bit
+from connector.mail.header_repair import repair_header_block
 from connector.mail.limits import DEFAULT_LIMITS, TOO_DEEP_FOR_THE_PARSER, MailLimits, ParserGuard, TooComplex
 
 # Enclosed messages are attachments: parsing them would make the stdlib re-serialise them later,
-# and an attachment must be kept byte for byte. message/delivery-status keeps its stdlib handling.
+# and an attachment must be kept byte for byte. The stdlib splits message/delivery-status into its
+# blocks whatever this says (attachments.payload_bytes joins them again).
 OPAQUE_TYPES = frozenset({"message/rfc822", "message/global", "message/feedback-report",
-                          "message/partial", "message/external-body", "message/disposition-notification"})
+                          "message/partial", "message/external-body", "message/disposition-notification",
+                          "message/global-delivery-status"})
 
 
 class _LenientPolicy(Compat32):
     """compat32 never raises on header access; we only turn raw 8-bit header bytes into text."""
 
+    header_charset: str | None = None     # of the message's raw 8-bit headers (charsets.header_charset)
+
     def header_fetch_parse(self, name, value):
-        return unescape_8bit(value)
+        return unescape_8bit(value, self.header_charset)
 
 
 LENIENT = _LenientPolicy()
@@ -33,6 +38,7 @@ class MailPart(Message):
 
     _guard: ParserGuard | None = None
     _depth = 0
+    repairs: list[str] = []     # what repair_header_block changed, on the root only
 
     def get_content_maintype(self) -> str:
         # The feed parser recurses into a part when this says "message"; we say "application".
@@ -121,26 +127,6 @@ def _unquoted(value):
     return utils.unquote(value)
 
 
-_SPACE_BEFORE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_BOUNDARY_WITHOUT_SEMICOLON = re.compile(rb"^(content-type:[ \t]*multipart/[!-:<-~]+?)(\s+boundary=)",
-                                         re.IGNORECASE | re.MULTILINE)
-
-
-def _tolerate_obsolete_headers(raw: bytes) -> bytes:
-    """Repair two header breakages of the top-level header block that would lose the whole body.
-
-    RFC 5322 obs-syntax allows "Name :value"; the stdlib would end the headers at that line."""
-    end = _HEADER_END.search(raw)
-    cut = end.start() if end else len(raw)
-    head = raw[:cut]
-    fixed = _SPACE_BEFORE_COLON.sub(rb"\1:", head)
-    # A missing ";" before boundary= would hide every part of the message.
-    fixed = _BOUNDARY_WITHOUT_SEMICOLON.sub(rb"\1;\2", fixed)
-    # Untouched mail is not copied: it may be 50 MB, and the parser makes copies enough.
-    return raw if fixed == head else fixed + raw[cut:]
-
-
 _FEED_BYTES = 64 * 1024
 
 
@@ -151,21 +137,24 @@ def _line_count(raw: bytes) -> int:
 def parse_tree(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> MailPart:
     """The MIME tree of `raw`; raises TooComplex as soon as the message is over `limits`."""
     guard = ParserGuard(limits, _line_count(raw))
+    policy = LENIENT.clone(header_charset=header_charset(raw))
 
-    def new_part(policy=LENIENT) -> MailPart:   # the parser also calls it once, to probe it
+    def new_part(policy=policy) -> MailPart:   # the parser also calls it once, to probe it
         part = MailPart(policy=policy)
         part._guard = guard
         return part
 
     try:
         # Only the copy we parse is adjusted; ParsedMail.raw keeps the exact bytes received.
-        data = _tolerate_obsolete_headers(raw)
-        parser = FeedParser(new_part, policy=LENIENT)
+        data, repairs = repair_header_block(raw, limits.max_header_block_bytes)
+        parser = FeedParser(new_part, policy=policy)
         # Fed in slices, as BytesParser would but without first turning all of it into one
         # string and a StringIO (4 bytes a character): 50 MB of mail took 350 MB that way.
         for start in range(0, len(data), _FEED_BYTES):
             parser.feed(data[start:start + _FEED_BYTES].decode("ascii", "surrogateescape"))
-        return parser.close()
+        root = parser.close()
+        root.repairs = repairs
+        return root
     except RecursionError:
         raise TooComplex(TOO_DEEP_FOR_THE_PARSER) from None
 

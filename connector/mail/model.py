@@ -62,6 +62,9 @@ class ParsedMail:
     # Why the message was read only in part (over the reading budget: too deep, too many parts, a
     # header too long, too slow); empty when it was read in full. Such mail is held back.
     too_complex: str = ""
+    # The header from_ came from: "From", or where it was found when From had no usable address
+    # (connector/mail/sender.py: Reply-To, Sender, Return-Path, the mbox line); "" when none did.
+    sender_source: str = "From"
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from connector.mail.addresses import parse_addresses
+from connector.mail.attachment_names import attachment_names
 from connector.mail.attachments import make_attachment
 from connector.mail.bodies import collect
 from connector.mail.classify import PartSummary, classify
@@ -12,7 +13,8 @@ from connector.mail.headers import decoded_headers, message_ids, parse_date, syn
 from connector.mail.html_text import html_to_text
 from connector.mail.limits import DEFAULT_LIMITS, MailLimits, TooComplex, header_block_problem, tree_problem
 from connector.mail.mime import MailPart, parse_tree, part_defects, walk_parts
-from connector.mail.model import Address, ParsedMail
+from connector.mail.model import ParsedMail
+from connector.mail.sender import FALLBACKS, choose_sender
 
 _CID_REF = re.compile(r"""cid:([^"'\s>)]+)""", re.IGNORECASE)
 # Defects are diagnostics for a person: past this many, more of them say nothing new.
@@ -37,7 +39,7 @@ def parse_mail(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
 
 def _read(root: MailPart, raw: bytes) -> ParsedMail:
     headers, defects = decoded_headers(root.items())
-    defects = part_defects(root) + defects
+    defects = list(root.repairs) + part_defects(root) + defects
     address_fields = {}
     for name in ("From", "Reply-To", "To", "Cc"):
         address_fields[name], found = parse_addresses(name, root.get_all(name) or [])
@@ -49,15 +51,19 @@ def _read(root: MailPart, raw: bytes) -> ParsedMail:
     if not body_text.strip() and body_html:
         body_text = html_to_text(body_html)   # an empty text/plain beside real HTML says nothing
     cids = frozenset(c.lower() for c in _CID_REF.findall(body_html or ""))
-    attachments = tuple(make_attachment(p, cids) for p in bodies.attachment_parts)
+    names = attachment_names(bodies.attachment_parts)
+    attachments = tuple(make_attachment(p, cids, n) for p, n in zip(bodies.attachment_parts, names))
     message_id = _message_id(root, raw, defects)
     date, date_defect = parse_date(_first(root, "Date"))
     if date_defect:
         defects.append(date_defect)
     subject = dict((k.lower(), v) for k, v in reversed(headers)).get("subject", "")
+    sender, sender_source, found = choose_sender(address_fields["From"], len(root.get_all("From") or []),
+                                  {name: root.get_all(name) or [] for name in FALLBACKS}, root.get_unixfrom())
+    defects.extend(found)
     return ParsedMail(
         raw=raw, message_id=message_id, subject=subject,
-        from_=(address_fields["From"] or (Address("", ""),))[0],
+        from_=sender, sender_source=sender_source,
         reply_to=address_fields["Reply-To"], to=address_fields["To"], cc=address_fields["Cc"],
         date=date, in_reply_to=next(iter(message_ids(_first(root, "In-Reply-To"))), None),
         references=tuple(message_ids(" ".join(unfold(v) for v in root.get_all("References") or []))),
