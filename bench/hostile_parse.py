@@ -43,6 +43,15 @@ INPUTS = {
     "made_up_charsets_1500": ("made_up_charsets", 1_500),
     "boundaries_195_chars_99_deep": ("long_boundaries", 99, 100_000, 195),
     "boundaries_400_chars_99_deep": ("long_boundaries", 99, 100_000, 400),
+    # Real-world mail issue: its four bounds, then what the repairs and detection read.
+    "nested_10000_multiparts": ("nested_multipart", 10_000),
+    "header_lines_100000": ("header_flood", 100_000),
+    "encoded_words_header_1_mb": ("encoded_word_from", 30_000),
+    "attachment_30_mb": ("big_attachment", 30_000_000),
+    "stray_header_lines_1000": ("stray_header_lines", 1_000),
+    "uuencode_lookalikes_100000": ("uuencode_lookalikes", 100_000),
+    "eight_bit_subject_60_kb": ("eight_bit_headers", 60_000),
+    "tnef_garbage_20_mb": ("tnef_garbage", 20_000_000),
 }
 
 

@@ -20,6 +20,8 @@ def mail_as_json(mail: ParsedMail) -> dict:
         "message_id": mail.message_id,
         "subject": mail.subject,
         "from": mail.from_.as_json(),
+        # Where the sender came from when From had none (Reply-To, Sender, Return-Path, the mbox line).
+        "from_source": mail.sender_source,
         "reply_to": [a.as_json() for a in mail.reply_to],
         "to": [a.as_json() for a in mail.to],
         "cc": [a.as_json() for a in mail.cc],
@@ -40,7 +42,8 @@ def _summary(path: str, mail: ParsedMail) -> str:
     lines = [
         f"{path}:",
         f"  subject:   {mail.subject!r}",
-        f"  from:      {mail.from_.name} <{mail.from_.email}>",
+        f"  from:      {mail.from_.name} <{mail.from_.email}>"
+        + ("" if mail.sender_source == "From" else f" (from {mail.sender_source or 'nowhere'})"),
         f"  requester: {mail.requester.email}",
         f"  kind:      {cls.kind}" + (f" ({'; '.join(cls.reasons)})" if cls.reasons else ""),
         f"  body:      {len(mail.body_text)} chars text" + (", with HTML" if mail.body_html else ""),

@@ -181,14 +181,22 @@ def _is_utf8(data: bytes) -> bool:
 _8BIT_HEADER_LINE = re.compile(rb"^(?:[!-9;-~]+[ \t]*:|[ \t]+[^\r\n]*name\*?=)[^\r\n]*[\x80-\xff][^\r\n]*",
                                re.MULTILINE | re.IGNORECASE)
 HEADER_SCAN_BYTES = 256 * 1024
+_8BIT_RUN = re.compile(rb"(?:[\x80-\xff][\x40-\xff]?)+")
 
 
 def header_charset(raw: bytes) -> str | None:
     """What the message's raw 8-bit header text is written in, judged once over all of it in its
     first HEADER_SCAN_BYTES: a sender name of three characters says little, the name, subject and
     filenames together say enough. None when there is none or it is UTF-8."""
-    sample = b"\n".join(m.group(0) for m in _8BIT_HEADER_LINE.finditer(raw, 0, min(len(raw), HEADER_SCAN_BYTES)))
-    found = detect_charset(sample) if sample else None
+    lines = b"\n".join(m.group(0) for m in _8BIT_HEADER_LINE.finditer(raw, 0, min(len(raw), HEADER_SCAN_BYTES)))
+    if not lines or _is_utf8(lines):
+        return None
+    if _reads_as_western(lines):
+        return "cp1252"
+    # Only the 8-bit runs go to detection: "Content-Disposition: attachment; filename=" around
+    # three Big5 characters made it guess hp-roman8. A run keeps the byte after each 8-bit one,
+    # the second half of a double-byte character that may be ASCII.
+    found = detect_charset(b" ".join(_8BIT_RUN.findall(lines)))
     return None if found == "utf-8" else found
 
 

@@ -40,6 +40,9 @@ def parse_mail(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
 def _read(root: MailPart, raw: bytes) -> ParsedMail:
     headers, defects = decoded_headers(root.items())
     defects = list(root.repairs) + part_defects(root) + defects
+    if root.policy.header_charset:
+        defects.append(f"headers: raw 8-bit text (names, subject, filenames) read as {root.policy.header_charset}, "
+                       "by detection over all of the message's headers")
     address_fields = {}
     for name in ("From", "Reply-To", "To", "Cc"):
         address_fields[name], found = parse_addresses(name, root.get_all(name) or [])
@@ -68,7 +71,7 @@ def _read(root: MailPart, raw: bytes) -> ParsedMail:
         date=date, in_reply_to=next(iter(message_ids(_first(root, "In-Reply-To"))), None),
         references=tuple(message_ids(" ".join(unfold(v) for v in root.get_all("References") or []))),
         body_text=body_text, body_html=body_html, attachments=attachments, headers=headers,
-        classification=classify(headers, _summaries(root)), defects=_capped(defects),
+        classification=classify(headers, _summaries(root), body_text), defects=_capped(defects),
     )
 
 

@@ -9,7 +9,7 @@ UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 # A block in text: "begin MODE NAME", lines of uuencoded data, "end". Lines are at most 61
 # characters of the uuencode alphabet; bounded repetition keeps the match linear.
 _BLOCK = re.compile(r"^begin [0-7]{3,4} ([^\r\n]{1,255})\r?\n((?:[\x20-\x60]{1,62}\r?\n){0,2000000}?)"
-                    r"`?\r?\nend[ \t]*$", re.MULTILINE)
+                    r"`?\r?\nend[ \t\r]*$", re.MULTILINE)
 
 
 def uu_decode(text: str) -> bytes:

@@ -91,3 +91,33 @@ def long_boundaries(depth: int, lines: int, prefix: int) -> bytes:
     body = f"--{shared}zz\r\n" * lines
     return (f"From: Ada <ada@example.org>\r\nSubject: boundaries\r\n{HEAD}{opening}"
             f"Content-Type: text/plain\r\n\r\n{body}{closing}").encode()
+
+
+def stray_header_lines(lines: int) -> bytes:
+    """A header block of `lines` lines without a colon, then the From a repair would look for."""
+    stray = "".join(f"stray line {i} without a field name\r\n" for i in range(lines))
+    return (f"Subject: stray\r\n{HEAD}{stray}From: Ada <ada@example.org>\r\n\r\nbody\r\n").encode()
+
+
+def uuencode_lookalikes(lines: int) -> bytes:
+    """A text body of `lines` "begin" lines, each followed by uuencode-like lines and no "end"."""
+    block = "begin 644 x.bin\r\n" + "M" + "A" * 60 + "\r\n" * 1
+    return (f"From: Ada <ada@example.org>\r\nSubject: uu\r\n{HEAD}Content-Type: text/plain\r\n\r\n"
+            + block * lines).encode()
+
+
+def eight_bit_headers(size: int) -> bytes:
+    """`size` bytes of raw 8-bit header text in many fields, for charset detection to read."""
+    line = "X-Name: " + "王小明请帮忙" * 20 + "\r\n"
+    flood = line.encode("gbk") * max(1, size // len(line.encode("gbk")))
+    return (f"From: Ada <ada@example.org>\r\nSubject: 8bit\r\n{HEAD}").encode() + flood + b"\r\nbody\r\n"
+
+
+def tnef_garbage(size: int, seed: int = 0) -> bytes:
+    """A winmail.dat of `size` bytes with TNEF's signature and random attributes after it."""
+    data = b"\x78\x9f\x3e\x22\x01\x00" + random.Random(seed).randbytes(size)
+    encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    return (f"From: Ada <ada@example.org>\r\nSubject: tnef\r\n{HEAD}"
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+            "--b\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            ).encode() + encoded + b"\r\n--b--\r\n"

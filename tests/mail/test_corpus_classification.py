@@ -15,7 +15,6 @@ MACHINE = {"auto_reply", "bounce", "report"}
 
 # Samples sisimai recognises only from their body text; we classify by headers and MIME structure.
 KNOWN_MISSES = {
-    "lhost-fml-02.eml": "a mailing-list manager's 'you are not a member' reply; only the body says so",
     "lhost-sendmail-14.eml": "a person forwarding a bounce ('Fwd: Returned mail'): a real customer "
                              "question for a helpdesk, so deliberately not held back",
 }

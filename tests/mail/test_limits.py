@@ -6,6 +6,9 @@ from __future__ import annotations
 import email
 import encodings
 import hashlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +163,29 @@ def test_fallback_reads_the_capped_headers_and_classifies_from_them():
     assert mail.cc[0].name == "José" and mail.requester.email == "r@x.example"
     assert mail.in_reply_to == "p@help.example" and mail.references == ("r@x", "p@help.example")
     assert mail.header("x-ignored") is None and mail.date.utcoffset().total_seconds() == 7200
+
+
+# The issue's four hostile inputs, each parsed in a fresh interpreter under a generous bound: 1.5 GiB
+# of address space and two minutes (each takes under a second and a few hundred MB; figures in
+# bench/hostile_parse.py). A parser that went quadratic or copied without end would hit a bound.
+BOUNDED_INPUTS = [("nested_multipart", 10_000), ("header_flood", 100_000), ("encoded_word_from", 30_000),
+                  ("big_attachment", 30_000_000)]
+ADDRESS_SPACE_BYTES = 1536 * 1024 * 1024
+_CHILD = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+from tests.mail import hostile
+from connector.mail.parse import parse_mail
+mail = parse_mail(getattr(hostile, {builder!r})({argument}))
+print(len(mail.attachments), mail.too_complex or "read in full")
+"""
+
+
+@pytest.mark.parametrize("builder, argument", BOUNDED_INPUTS, ids=[f"{b}-{a}" for b, a in BOUNDED_INPUTS])
+def test_hostile_inputs_parse_within_a_generous_bound(builder, argument):
+    code = _CHILD.format(limit=ADDRESS_SPACE_BYTES, builder=builder, argument=argument)
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    count, _, outcome = done.stdout.strip().partition(" ")
+    assert int(count) >= 1 and outcome
