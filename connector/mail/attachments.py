@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import quopri
 from dataclasses import dataclass, field
 
 from connector.mail.encoded_words import decode_words, lenient_b64decode
@@ -55,6 +56,11 @@ def payload_bytes(part: MailPart) -> bytes:
         # The stdlib hands back the base64 text itself when its length is wrong (a cut upload):
         # the bytes that decode are the file, as far as it came.
         data = lenient_b64decode(str(part.get_payload()))
+    elif data is not None and _cte(part) in _SPACED and _cte(part) != _cte(part, strip=False):
+        # "Content-Transfer-Encoding: base64 " (a space after it): the stdlib compares the value
+        # as it stands and hands back the encoded text.
+        raw = _raw_payload(part)
+        data = lenient_b64decode(raw.decode("latin-1")) if _cte(part) == "base64" else quopri.decodestring(raw)
     if data is None:
         payload = part.get_payload()
         if isinstance(payload, list):
@@ -68,8 +74,12 @@ def payload_bytes(part: MailPart) -> bytes:
 _AS_WRITTEN = LENIENT.clone(max_line_length=None, linesep="\r\n")
 
 
-def _cte(part: MailPart) -> str:
-    return str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+_SPACED = frozenset({"base64", "quoted-printable"})
+
+
+def _cte(part: MailPart, strip: bool = True) -> str:
+    value = str(part.get("Content-Transfer-Encoding", "")).lower()
+    return value.strip() if strip else value
 
 
 def _raw_payload(part: MailPart) -> bytes:

@@ -21,6 +21,9 @@ _ALIASES = {
 }
 
 
+# "cp-850", "ibm-437", "ibm850": code pages under the spellings mailers use.
+_NUMBERED = re.compile(r"^(?:cp-|ibm-?|windows-?cp-?)(\d{3,5})$")
+
 # No charset name is longer (the longest IANA name has 45 characters).
 _MAX_CHARSET_CHARS = 64
 
@@ -41,7 +44,7 @@ def _codec(charset: str | None) -> str | None:
     if not charset:
         return None
     name = charset.strip().strip('"').lower().split("*", 1)[0]   # RFC 2231 language suffix
-    name = _ALIASES.get(name, name)
+    name = _ALIASES.get(name, _NUMBERED.sub(r"cp\1", name))
     if len(name) > _MAX_CHARSET_CHARS:
         return None
     # The stdlib caches every name it is asked for, found or not, for the life of the process:

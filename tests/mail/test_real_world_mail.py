@@ -316,3 +316,16 @@ def test_a_carriers_plain_text_failure_notice_is_a_bounce():
 ])
 def test_ordinary_mail_with_failure_words_or_a_no_reply_sender_stays_ordinary(sender, body):
     assert parse_mail(eml(f"From: {sender}", "Subject: order", body=body)).classification.kind == "normal"
+
+
+@pytest.mark.parametrize("label", ["cp-850", "ibm850", "IBM-850"])
+def test_code_pages_under_the_spellings_mailers_use(label):
+    mail = parse_mail(eml(f"Content-Type: text/plain; charset={label}", body="Grüße".encode("cp850")))
+    assert mail.body_text == "Grüße" and not any("unknown charset" in d for d in mail.defects)
+
+
+@pytest.mark.parametrize("cte, body", [(" BASE64 ", base64.b64encode("Grüße".encode())),
+                                       ("quoted-printable ", b"Gr=C3=BC=C3=9Fe")])
+def test_a_transfer_encoding_with_spaces_around_it_is_still_decoded(cte, body):
+    mail = parse_mail(eml("Content-Type: text/plain; charset=utf-8", f"Content-Transfer-Encoding:{cte}", body=body))
+    assert mail.body_text == "Grüße"
