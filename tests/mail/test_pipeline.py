@@ -223,3 +223,9 @@ def test_recovery_runs_without_the_hold_back_steps():
     ctx = Tickets()
     ctx.add(7, ids=["m1@x.example"])
     assert isinstance(decide(parse_mail(msg()), ARRIVAL, ctx, NOW, steps=RECOVERY_STEPS).decision, Skip)
+
+
+def test_mail_without_from_but_with_reply_to_says_so_on_the_ticket():
+    ticket = run(b"Reply-To: <r@x.example>\r\nSubject: a form\r\nMessage-ID: <nofrom@x.example>\r\n\r\nhello\r\n").decision
+    assert isinstance(ticket, CreateTicket) and ticket.requester.email == "r@x.example"
+    assert "taken from the Reply-To: the mail has no usable From" in ticket.comment.notes[0]

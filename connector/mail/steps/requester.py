@@ -37,6 +37,10 @@ def pick_requester(draft: Draft) -> Decision | str:
     if candidate.email and not draft.is_support_address(candidate.email):
         draft.requester = candidate
         source = "Reply-To" if candidate is not draft.mail.from_ else "From"
+        if draft.mail.sender_source != "From":
+            # Reply-To is the rule anyway, but the agent should know the mail had no From.
+            draft.requester_note = f"requester {candidate.email} taken from the Reply-To: the mail has no usable From"
+            return draft.requester_note
         return f"requester {candidate.email} ({source})"
     if draft.mail.sender_source == "From" and draft.mail.from_.email and not draft.is_support_address(draft.mail.from_.email):
         draft.requester = draft.mail.from_
