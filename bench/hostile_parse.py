@@ -52,6 +52,9 @@ INPUTS = {
     "uuencode_lookalikes_100000": ("uuencode_lookalikes", 100_000),
     "eight_bit_subject_60_kb": ("eight_bit_headers", 60_000),
     "tnef_garbage_20_mb": ("tnef_garbage", 20_000_000),
+    "tnef_property_bomb_4g": ("tnef_property_bomb", 0xFFFFFFFF),
+    "spaces_in_body_250_kb": ("spaces_in_body", 250_000),
+    "loose_addresses_32000": ("loose_addresses", 32_000),
 }
 
 

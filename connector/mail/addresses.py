@@ -53,7 +53,7 @@ def _mailboxes(header: str, value: str, defects: list[str]) -> list[tuple[str, s
         return [(name, bracketed[0])]
     if any(_EMAIL.match(email.strip()) for _, email in pairs) or not value.strip():
         return pairs
-    loose = _LOOSE_EMAIL.findall(value)
+    loose = _loose_emails(value)
     if not loose:
         return pairs
     # "Big Bug bb@bug.example", "Name (a@b.example)": the address is there, its brackets are not.
@@ -64,17 +64,35 @@ def _mailboxes(header: str, value: str, defects: list[str]) -> list[tuple[str, s
 
 
 _BRACKETED = re.compile(r"<([^<>\s@]+@[^<>\s@]+)>")
-_LOOSE_EMAIL = re.compile(r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]@]+\.[^\s<>()\"',;:\[\]@]+")
+# Tokens of a header value: split on what can never be inside a bare address, then each token is
+# matched whole (a search for addresses in "a@a@a@..." backtracked from every position).
+_DELIMITERS = re.compile(r"[\s<>()\"',;:\[\]]+")
+_BARE_EMAIL = re.compile(r"[^@]{1,64}@[^@.]+(?:\.[^@.]+)+")
 _NAME_JUNK = str.maketrans({c: " " for c in '<>()"'})
-_COMMENT = re.compile(r"\s*\([^()]*\)\s*")
+_COMMENT = re.compile(r"\([^()]*\)")
+
+
+def _loose_emails(value: str) -> list[str]:
+    return [t for t in _DELIMITERS.split(value) if len(t) <= MAX_ADDRESS_CHARS and _BARE_EMAIL.fullmatch(t)]
 
 
 def _without_comments(name: str) -> str:
     """"MAILER-DAEMON (Mail Delivery System)" shows as MAILER-DAEMON; a name that is only a
     comment ("a@b (Jane Doe)", as the stdlib reads it) stays."""
-    stripped = _COMMENT.sub(" ", name).strip()
-    return " ".join((stripped or name).split())
+    stripped = " ".join(_COMMENT.sub(" ", name).split())
+    return stripped or " ".join(name.split())
 
 
 def _outside_quotes(value: str, char: str) -> bool:
-    return char in re.sub(r'"(?:[^"\\]|\\.)*"', "", value)
+    """Whether `char` occurs outside double quotes (a backslash escapes the next character); one pass."""
+    quoted = escaped = False
+    for c in value:
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == '"':
+            quoted = not quoted
+        elif c == char and not quoted:
+            return True
+    return False

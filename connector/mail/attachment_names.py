@@ -9,12 +9,12 @@ Names made up here never repeat within a message ("video.mov", "video1.mov"); a 
 names are kept as sent, repeats included."""
 from __future__ import annotations
 
-import mimetypes
 import re
 from typing import Iterable
 
 from connector.mail.attachments import FilePart, part_filename, payload_bytes
 from connector.mail.fallback import first_header
+from connector.mail.file_types import extension_of
 from connector.mail.mime import MailPart
 
 WELL_KNOWN = {
@@ -42,20 +42,55 @@ MAX_NAME_CHARS = 200
 
 
 def attachment_names(parts: Iterable[MailPart | FilePart]) -> list[str]:
-    """One name per part, in order."""
-    names: list[str] = []
-    taken: set[str] = set()
-    for part in parts:
-        if isinstance(part, FilePart):
-            name = part.filename or _unique(_by_type(part.content_type), taken)
-        else:
-            name = part_filename(part) or _made_up(part, taken)
-        taken.add(name)
-        names.append(name)
-    return names
+    """One name per part, in order: the sender's own (made safe), else one made up that no other
+    name of the message has, the sender's included (compared without case, as file systems do)."""
+    parts = list(parts)
+    own = [safe_filename(p.filename if isinstance(p, FilePart) else part_filename(p)) for p in parts]
+    taken = _Taken(own)
+    return [name or taken.claim(_made_up(part, taken)) for part, name in zip(parts, own)]
 
 
-def _made_up(part: MailPart, taken: set[str]) -> str:
+class _Taken:
+    """Names in use, and per stem the next number to try: "video.mov", "video1.mov", ... in constant
+    time per name, however many nameless parts a message has."""
+
+    def __init__(self, names: Iterable[str]):
+        self._names = {n.lower() for n in names if n}
+        self._next: dict[str, int] = {}
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self._names
+
+    def claim(self, name: str) -> str:
+        stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+        candidate, n = name, self._next.get(name.lower(), 1)
+        while candidate.lower() in self._names:
+            candidate, n = f"{stem}{n}{dot}{ext}", n + 1
+        self._next[name.lower()] = n
+        self._names.add(candidate.lower())
+        return candidate
+
+
+# Controls, and the bidirectional overrides that make "gpj.exe" show as "exe.jpg".
+_CONTROL = re.compile("[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def safe_filename(name: str) -> str:
+    """A sender's file name as a file name: its last path segment ("../../.bashrc" is ".bashrc"),
+    without controls or direction overrides, at most MAX_NAME_CHARS with its extension kept."""
+    name = _CONTROL.sub("", name).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if name in (".", ".."):
+        return ""
+    if len(name) > MAX_NAME_CHARS:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext[:20] if dot else ""
+        name = (stem if dot else name)[:MAX_NAME_CHARS - len(ext) - 1] + (dot + ext if ext else "")
+    return name
+
+
+def _made_up(part: MailPart | FilePart, taken: _Taken) -> str:
+    if isinstance(part, FilePart):
+        return _by_type(part.content_type)
     ctype = part.get_content_type()
     if ctype in _MESSAGES:
         subject = first_header(payload_bytes(part), "Subject")
@@ -64,38 +99,25 @@ def _made_up(part: MailPart, taken: set[str]) -> str:
         base = _clean(_description(part)) + ".txt"
     else:
         base = _from_content_id(part, taken) or WELL_KNOWN.get(ctype) or _by_type(ctype)
-    return _unique(base, taken)
+    return base
 
 
 def _description(part: MailPart) -> str:
     return " ".join(str(part.get("Content-Description") or "").split())
 
 
-def _from_content_id(part: MailPart, taken: set[str]) -> str:
+def _from_content_id(part: MailPart, taken: _Taken) -> str:
     cid = str(part.get("Content-ID") or "").strip().strip("<>").split("@", 1)[0]
-    return cid if _CID_FILE.match(cid) and cid not in taken else ""
+    return cid if _CID_FILE.match(cid) and not taken.has(cid) else ""
 
 
 def _by_type(ctype: str) -> str:
     main, _, sub = ctype.partition("/")
-    ext = mimetypes.guess_extension(ctype, strict=False) or ""
+    ext = extension_of(ctype)
     if not ext and main in ("image", "video", "audio") and sub.isalnum() and len(sub) <= 5:
         ext = "." + sub                     # image/jpg, a common misspelling of image/jpeg
-    if ext in (".jpe", ".jpeg"):
-        ext = ".jpg"
     return _STEMS.get(main, "file") + ext
 
 
 def _clean(text: str) -> str:
     return _UNSAFE.sub(" ", text).strip()[:MAX_NAME_CHARS] or "message"
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    if name not in taken:
-        return name
-    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
-    for n in range(1, 10_000):
-        candidate = f"{stem}{n}{dot}{ext}"
-        if candidate not in taken:
-            return candidate
-    return name

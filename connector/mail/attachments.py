@@ -55,18 +55,21 @@ def payload_bytes(part: MailPart) -> bytes:
     elif data is not None and _bad_base64(part):
         # The stdlib hands back the base64 text itself when its length is wrong (a cut upload):
         # the bytes that decode are the file, as far as it came.
-        data = lenient_b64decode(str(part.get_payload()))
+        data = lenient_b64decode(_raw_payload(part).decode("latin-1"))
     elif data is not None and _cte(part) in _SPACED and _cte(part) != _cte(part, strip=False):
         # "Content-Transfer-Encoding: base64 " (a space after it): the stdlib compares the value
         # as it stands and hands back the encoded text.
         raw = _raw_payload(part)
         data = lenient_b64decode(raw.decode("latin-1")) if _cte(part) == "base64" else quopri.decodestring(raw)
     if data is None:
-        payload = part.get_payload()
+        payload = part._payload          # as in _raw_payload: never through the charset label
         if isinstance(payload, list):
             # message/delivery-status, which the stdlib always splits into its blocks of fields:
             # each block written back as it came (no refolding), an empty line after each.
-            return b"".join(p.as_bytes(policy=_AS_WRITTEN) for p in payload)
+            try:
+                return b"".join(p.as_bytes(policy=_AS_WRITTEN) for p in payload)
+            except Exception:  # a block the stdlib cannot write back (8-bit in a broken part)
+                return b"".join(str(p).encode("utf-8", "surrogateescape") for p in payload)
         return str(payload or "").encode("utf-8", "surrogateescape")
     return data
 
@@ -83,7 +86,9 @@ def _cte(part: MailPart, strip: bool = True) -> str:
 
 
 def _raw_payload(part: MailPart) -> bytes:
-    payload = part.get_payload()
+    # The stored payload itself: get_payload() without decode= decodes 8-bit text by the part's
+    # charset label, which raises for labels such as "idna".
+    payload = part._payload
     if not isinstance(payload, str):
         return b""
     try:

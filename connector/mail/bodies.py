@@ -1,11 +1,11 @@
 """Walk the MIME tree: which parts are the text and HTML bodies, which are attachments."""
 from __future__ import annotations
 
-import mimetypes
 from dataclasses import dataclass, field
 
 from connector.mail.attachments import FilePart, disposition, part_filename, payload_bytes
 from connector.mail.charsets import decode_text
+from connector.mail.file_types import type_of
 from connector.mail.mime import MailPart
 from connector.mail.tnef import is_tnef, unpack_tnef
 from connector.mail.uuencode import split_uuencoded
@@ -82,13 +82,12 @@ def _is_resource(parent: MailPart, child: MailPart) -> bool:
     start parameter names) is something the root refers to: a file, even when it is text."""
     if parent.get_content_subtype() != "related":
         return False
-    start = str(parent.get_param("start") or "").strip().strip("<>")
-    children = [c for c in parent.get_payload() if isinstance(c, MailPart)]
-    if start:
-        root = next((c for c in children if str(c.get("Content-ID") or "").strip().strip("<>") == start), None)
-        if root is not None:
-            return child is not root
-    return bool(children) and child is not children[0]
+    if parent.related_root is None:           # found once per multipart/related, not per child
+        start = str(parent.get_param("start") or "").strip().strip("<>")
+        children = [c for c in parent.get_payload() if isinstance(c, MailPart)]
+        named = (c for c in children if start and str(c.get("Content-ID") or "").strip().strip("<>") == start)
+        parent.related_root = next(named, children[0] if children else False)
+    return child is not parent.related_root
 
 
 def _children(part: MailPart) -> list[MailPart]:
@@ -115,7 +114,7 @@ def _leaf(part: MailPart, resource: bool = False) -> Bodies:
     elif _is_body_text(part) and part.get_content_type() == "text/plain":
         text, files = split_uuencoded(_decoded(part, out))
         out.texts.append(text)
-        out.attachment_parts.extend(FilePart(name, _guess_type(name), data) for name, data in files)
+        out.attachment_parts.extend(FilePart(name, type_of(name), data) for name, data in files)
     elif _is_body_text(part):
         out.htmls.append(_decoded(part, out))
     else:
@@ -132,9 +131,6 @@ def _unpacked(part: MailPart, out: Bodies) -> list[MailPart | FilePart]:
         out.defects.append(defect)
     return [FilePart(name, ctype, data) for name, ctype, data in files] or [part]
 
-
-def _guess_type(name: str) -> str:
-    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
 
 
 def _choose_alternative(options: list[Bodies], out: Bodies) -> None:

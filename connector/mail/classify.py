@@ -114,20 +114,25 @@ def list_manager_reply(h: _Headers, parts: Sequence[PartSummary]) -> str | None:
         return None
     name, email = _mailbox(h.get("from"))
     local = email.split("@", 1)[0].lower()
-    if pat.LIST_MANAGER_LOCALPART.search(local):
-        return f"From: {email} is a mailing-list manager ({server[0].title()})"
+    # The refusal's wording too: Google Groups put List-Id on every post, and a customer's own
+    # address may well be it-admin@ or purchase-request@.
+    if pat.LIST_MANAGER_LOCALPART.search(local) and pat.LIST_REFUSAL_TEXT.search(h.text_head):
+        return f"From: {email} is a mailing-list manager refusing a message ({server[0].title()})"
     return None
 
 
 def returned_by_a_machine(h: _Headers, parts: Sequence[PartSummary]) -> str | None:
     """A delivery failure written as plain text by a machine that sets none of the headers (a
     Japanese carrier's "Your mail sent on ... could not be delivered"): a no-reply or daemon
-    sender and the wording of a failure at the start of the text. A person forwarding a bounce
-    (a real question for the helpdesk) is neither."""
+    sender without a Reply-To for someone else, and the wording of a failed delivery of mail at
+    the start of the text. A person forwarding a bounce (a real question) is neither."""
     name, email = _mailbox(h.get("from"))
     local = email.split("@", 1)[0].lower()
     if not (pat.MACHINE_LOCALPART.search(local) or (name and pat.MACHINE_NAME.search(name))):
         return None
+    reply_to = _mailbox(h.get("reply-to"))[1].lower()
+    if reply_to and reply_to != email.lower():
+        return None         # a form or shop mailer writing for a person, who answers there
     found = pat.BOUNCE_TEXT.search(h.text_head)
     return f"a failure notice from {email or name}: {found.group(0)[:60]!r}" if found else None
 

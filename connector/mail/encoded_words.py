@@ -33,8 +33,20 @@ def _q_decode(text: str, charset: str) -> bytes:
         # A raw 8-bit byte inside the word reached us decoded; it goes back as the word's charset's
         # byte (ASCII stays ASCII: some charsets, UTF-7 among them, would re-encode "+").
         codec = codec_name(charset) or "utf-8"
-        data = b"".join(c.encode("ascii") if c.isascii() else c.encode(codec, "replace") for c in text)
+        data = b"".join(c.encode("ascii") if c.isascii() else _encoded(c, codec) for c in text)
     return _QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def _encoded(char: str, codec: str) -> bytes:
+    try:
+        return char.encode(codec, "replace")
+    except (UnicodeError, LookupError, ValueError):   # a codec that cannot encode at all
+        return char.encode("utf-8")
+
+
+# Words whose label is wrong are read by detection, at most this many per header value: a
+# header of thousands of words, each in another label, must not run detection thousands of times.
+DETECTIONS_PER_VALUE = 4
 
 
 def decode_words(value: str) -> tuple[str, list[str]]:
@@ -63,11 +75,13 @@ def decode_words(value: str) -> tuple[str, list[str]]:
 def _join(pieces: list[tuple[str | None, bytearray | str]]) -> tuple[str, list[str]]:
     out: list[str] = []
     defects: list[str] = []
+    budget = DETECTIONS_PER_VALUE
     for charset, chunk in pieces:
         if charset is None:
             out.append(chunk)  # type: ignore[arg-type]
             continue
-        text, defect = decode_text(bytes(chunk), charset)  # type: ignore[arg-type]
+        text, defect = decode_text(bytes(chunk), charset, detect=budget > 0)  # type: ignore[arg-type]
+        budget -= defect is not None
         out.append(text)
         if defect:
             defects.append(f"encoded word: {defect}")

@@ -34,28 +34,36 @@ def repair_header_block(raw: bytes, scan_bytes: int) -> tuple[bytes, list[str]]:
     if data.startswith(BOM):
         data = data[len(BOM):]
         notes.append("message: a UTF-8 byte-order mark before the first header, ignored")
-    lines, end = _header_lines(data, scan_bytes)
+    lines, end, ended = _header_lines(data, scan_bytes)
     last_needed = max((i for i, (s, e) in enumerate(lines) if _NEEDED.match(data, s, e)), default=-1)
     kept: list[bytes] = []
     rebuilt = seen_field = False
-    for index, (start, stop) in enumerate(lines):
-        line = data[start:stop]
+    index = 0
+    while index < len(lines):
+        line = data[lines[index][0]:lines[index][1]]
         is_field = bool(_FIELD.match(line)) or (index == 0 and line.startswith(b"From "))
         if is_field or line[:1] in (b" ", b"\t"):
             seen_field = seen_field or is_field
             kept.append(line)
+            index += 1
             continue
-        if index > last_needed:      # no needed field follows: the body starts here, as the stdlib reads it
+        run = _stray_run(data, lines, index, last_needed)
+        if not ended or run is None or (seen_field and any(data.startswith(b"--", s) for s, _ in lines[index:run])):
+            # The body starts here, as the stdlib reads it: no needed field right after these lines,
+            # a boundary among them (a multipart with no empty line after its headers), or a
+            # header block that does not end within the scan.
             kept.extend(data[s:e] for s, e in lines[index:])
             break
         rebuilt = True
-        shown = line[:SHOWN_CHARS].decode("latin-1")
-        if seen_field:
-            kept.append(b" " + line)
-            notes.append(f"message: header line {index + 1} has no field name ({shown!r}); "
-                         "read as the continuation of the field before it")
-        else:
-            notes.append(f"message: line {index + 1} before the headers is no header ({shown!r}); skipped")
+        for number in range(index, run):
+            shown = data[lines[number][0]:lines[number][1]][:SHOWN_CHARS].decode("latin-1")
+            if seen_field:
+                kept.append(b" " + data[lines[number][0]:lines[number][1]])
+                notes.append(f"message: header line {number + 1} has no field name ({shown!r}); "
+                             "read as the continuation of the field before it")
+            else:
+                notes.append(f"message: line {number + 1} before the headers is no header ({shown!r}); skipped")
+        index = run
     head = b"\r\n".join(kept) + b"\r\n" if rebuilt else data[:end]
     fixed = _SPACE_BEFORE_COLON.sub(rb"\1:", head)
     fixed = _BOUNDARY_WITHOUT_SEMICOLON.sub(rb"\1;\2", fixed)
@@ -67,8 +75,28 @@ def repair_header_block(raw: bytes, scan_bytes: int) -> tuple[bytes, list[str]]:
     return fixed + data[end:], notes
 
 
-def _header_lines(data: bytes, scan_bytes: int) -> tuple[list[tuple[int, int]], int]:
-    """(start, end) of each line of the header block, and where the block ends (at its empty line)."""
+# Lines without a colon read as header text only this many in a row (a Received field's lost
+# indents, a folded base64 tracker value); a longer run is the body.
+MAX_STRAY_RUN = 20
+
+
+def _stray_run(data: bytes, lines: list[tuple[int, int]], first: int, last_needed: int) -> int | None:
+    """Where the run of stray lines from `first` ends, when a field follows it at once and a field
+    a reader needs (From, Subject, Content-Type, Received, ...) still follows before the empty line."""
+    end = first
+    while end < len(lines) and end - first <= MAX_STRAY_RUN:
+        s, e = lines[end]
+        if _FIELD.match(data, s, e) or data[s:s + 1] in (b" ", b"\t"):
+            break
+        end += 1
+    if end - first > MAX_STRAY_RUN or end == len(lines):
+        return None
+    return end if last_needed >= end else None
+
+
+def _header_lines(data: bytes, scan_bytes: int) -> tuple[list[tuple[int, int]], int, bool]:
+    """(start, end) of each line of the header block, where the block ends, and whether it ended
+    at its empty line within the scan."""
     stop = min(len(data), scan_bytes)
     lines: list[tuple[int, int]] = []
     pos = 0
@@ -76,7 +104,7 @@ def _header_lines(data: bytes, scan_bytes: int) -> tuple[list[tuple[int, int]], 
         eol = _EOL.search(data, pos, stop)
         end = eol.start() if eol else stop
         if end == pos:
-            return lines, pos
+            return lines, pos, True
         lines.append((pos, end))
         pos = eol.end() if eol else stop
-    return lines, pos
+    return lines, pos, False

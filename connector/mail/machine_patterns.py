@@ -39,17 +39,24 @@ MICROSOFT_DOMAINS = frozenset({"hotmail.com", "outlook.com", "live.com", "msn.co
 # A list manager's own addresses (fml's neko-admin, majordomo's owner-list, Mailman's -bounces).
 LIST_MANAGER_LOCALPART = re.compile(r"(?:-(?:admin|owner|request|ctl|bounces?|errors?)$|^owner-|^(?:majordomo|listserv|"
                                     r"mailman|ezmlm|fml|listproc)$)")
-# Senders that are machines: no person reads replies to them.
-MACHINE_LOCALPART = re.compile(r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer|daemon|mail[-_.]?daemon|"
-                               r"mail[-_.]?admin|bounces?|returns?)(?:[-+._].*)?$")
-MACHINE_NAME = re.compile(r"mail (?:administrator|delivery)|delivery (?:system|subsystem|service)", re.IGNORECASE)
-# The wording of a delivery failure at the start of a notice, in the languages carriers write it.
+# Senders that are machines and send failure notices: no person reads replies to them.
+MACHINE_LOCALPART = re.compile(r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|daemon|mail[-_.]?daemon|"
+                               r"mail[-_.]?admin|bounces?)(?:[-+._].*)?$")
+MACHINE_NAME = re.compile(r"mail (?:administrator|delivery)", re.IGNORECASE)
+# The wording of a failed delivery *of mail* at the start of a notice, in the languages carriers
+# write it; parcels, payments and voicemail fail in other words ("your parcel could not be delivered").
 BOUNCE_TEXT = re.compile(
-    r"could not be delivered|(?:was|were|is) undeliverable|was not delivered|delivery (?:to the following "
-    r"recipients? )?(?:has )?failed|i'm sorry to have to inform you that your message|"
-    r"your (?:mail|message) (?:could not|cannot|can't) be delivered|mailbox (?:is )?(?:full|unavailable)|"
-    r"(?:user|recipient|address|mailbox) unknown|no such (?:user|recipient|mailbox)|"
-    r"permanent(?:ly)? (?:error|failure|failed)|"
-    r"配信できませんでした|送信できませんでした|届きませんでした|宛先不明|送信に失敗",
+    r"your (?:e-?mail|mail|message)(?: sent on:?[^\n]{0,80})?\s+(?:could not|cannot|can't|was not|wasn't) "
+    r"(?:be )?delivered|(?:could not|cannot) be delivered to:?\s*<?[^\s@<>]+@[^\s@<>]+|"
+    r"(?:message|mail) (?:was|is) undeliverable|delivery to the following recipients? (?:has )?failed|"
+    r"i'm sorry to have to inform you that your message|recipient address rejected|"
+    r"\b5[0-5][0-9][ -]5\.[0-7]\.[0-9]{1,3}\b|"
+    r"メールを?配信できませんでした|メールが?送信できませんでした|宛先不明",
+    re.IGNORECASE,
+)
+# What a list manager says when it refuses a message (fml, majordomo, Mailman, ezmlm).
+LIST_REFUSAL_TEXT = re.compile(
+    r"not (?:a )?member|non-?member|not subscribed|not allowed to post|posting (?:is )?(?:restricted|denied)|"
+    r"(?:message|post(?:ing)?) (?:was |has been )?(?:rejected|refused)|ご登録されていません|メンバーではありません",
     re.IGNORECASE,
 )

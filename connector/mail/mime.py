@@ -12,12 +12,6 @@ from connector.mail.charsets import header_charset, unescape_8bit
 from connector.mail.header_repair import repair_header_block
 from connector.mail.limits import DEFAULT_LIMITS, TOO_DEEP_FOR_THE_PARSER, MailLimits, ParserGuard, TooComplex
 
-# Enclosed messages are attachments: parsing them would make the stdlib re-serialise them later,
-# and an attachment must be kept byte for byte. The stdlib splits message/delivery-status into its
-# blocks whatever this says (attachments.payload_bytes joins them again).
-OPAQUE_TYPES = frozenset({"message/rfc822", "message/global", "message/feedback-report",
-                          "message/partial", "message/external-body", "message/disposition-notification",
-                          "message/global-delivery-status"})
 
 
 class _LenientPolicy(Compat32):
@@ -39,10 +33,15 @@ class MailPart(Message):
     _guard: ParserGuard | None = None
     _depth = 0
     repairs: list[str] = []     # what repair_header_block changed, on the root only
+    related_root = None         # of a multipart/related: its root part (bodies._is_resource)
 
     def get_content_maintype(self) -> str:
-        # The feed parser recurses into a part when this says "message"; we say "application".
-        if self.get_content_type() in OPAQUE_TYPES:
+        # The feed parser recurses into a part when this says "message"; we say "application",
+        # for every message/* type (message/news too): an enclosed message is an attachment, and
+        # parsing it would make the stdlib re-serialise it later where it must be kept byte for
+        # byte. The stdlib splits message/delivery-status into its blocks whatever this says
+        # (attachments.payload_bytes joins them again).
+        if self.get_content_type().startswith("message/"):
             return "application"
         return super().get_content_maintype()
 

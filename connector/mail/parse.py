@@ -30,14 +30,14 @@ def parse_mail(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
     try:
         root = parse_tree(raw, limits)
         reason = tree_problem(root, limits)
-        return fallback_mail(raw, reason) if reason else _read(root, raw)
+        return fallback_mail(raw, reason) if reason else _read(root, raw, limits)
     except TooComplex as exc:
         return fallback_mail(raw, exc.reason)
     except Exception as exc:  # a parser bug must not lose the mail: keep it whole for a person
         return fallback_mail(raw, f"unreadable: the parser failed ({type(exc).__name__})")
 
 
-def _read(root: MailPart, raw: bytes) -> ParsedMail:
+def _read(root: MailPart, raw: bytes, limits: MailLimits) -> ParsedMail:
     headers, defects = decoded_headers(root.items())
     defects = list(root.repairs) + part_defects(root) + defects
     if root.policy.header_charset:
@@ -54,6 +54,10 @@ def _read(root: MailPart, raw: bytes) -> ParsedMail:
     if not body_text.strip() and body_html:
         body_text = html_to_text(body_html)   # an empty text/plain beside real HTML says nothing
     cids = frozenset(c.lower() for c in _CID_REF.findall(body_html or ""))
+    if len(bodies.attachment_parts) > limits.max_mime_parts:
+        # Files found inside parts (uuencoded blocks, winmail.dat) count against the parts' budget.
+        defects.append(f"attachments: {len(bodies.attachment_parts):,} files, the first {limits.max_mime_parts:,} kept")
+        del bodies.attachment_parts[limits.max_mime_parts:]
     names = attachment_names(bodies.attachment_parts)
     attachments = tuple(make_attachment(p, cids, n) for p, n in zip(bodies.attachment_parts, names))
     message_id = _message_id(root, raw, defects)

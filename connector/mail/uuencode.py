@@ -35,6 +35,10 @@ def uu_decode(text: str) -> bytes:
     return bytes(out)
 
 
+# A text with more files than this in it is no person's message: the rest stay text.
+MAX_FILES = 100
+
+
 def split_uuencoded(text: str) -> tuple[str, list[tuple[str, bytes]]]:
     """(the text without its uuencoded blocks, [(file name, bytes)]); `text` itself when it has none."""
     if "begin " not in text:
@@ -45,5 +49,5 @@ def split_uuencoded(text: str) -> tuple[str, list[tuple[str, bytes]]]:
         files.append((match.group(1).strip(), uu_decode(match.group(2))))
         return ""
 
-    rest = _BLOCK.sub(take, text)
+    rest = _BLOCK.sub(take, text, count=MAX_FILES)
     return (rest, files) if files else (text, [])

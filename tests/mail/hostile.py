@@ -121,3 +121,27 @@ def tnef_garbage(size: int, seed: int = 0) -> bytes:
             "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
             "--b\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\nContent-Transfer-Encoding: base64\r\n\r\n"
             ).encode() + encoded + b"\r\n--b--\r\n"
+
+
+def tnef_property_bomb(values: int) -> bytes:
+    """A 54-byte winmail.dat whose one MAPI multi-value property claims `values` values (tnefparse
+    built an object per claimed value: 4 million took 636 MB)."""
+    import struct
+    mapi = struct.pack("<IHHI", 1, 0x1002, 0x0001, values)
+    tnef = (b"\x78\x9f\x3e\x22\x01\x00" + struct.pack("<BHHI", 2, 0x9002, 0x0006, 1) + b"\x01\x00\x00"
+            + struct.pack("<BHHI", 2, 0x9005, 0x0006, len(mapi)) + mapi + struct.pack("<H", sum(mapi) & 0xFFFF))
+    return (f"From: Ada <ada@example.org>\r\nSubject: tnef\r\n{HEAD}"
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+            "--b\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            ).encode() + base64.b64encode(tnef) + b"\r\n--b--\r\n"
+
+
+def spaces_in_body(size: int) -> bytes:
+    """A body line of `size` spaces after a tab: a header-line regex run over the body backtracked on it."""
+    return (f"From: Ada <ada@example.org>\r\nSubject: spaces\r\n{HEAD}Content-Type: text/plain\r\n\r\n"
+            f"\t{' ' * size}\xe9\r\n").encode("latin-1")
+
+
+def loose_addresses(count: int) -> bytes:
+    """A To of `count` "a@" with no address: a search for bare addresses backtracked from each."""
+    return (f"From: Ada <ada@example.org>\r\nTo: {'a@' * count}\r\nSubject: at\r\n{HEAD}\r\nbody\r\n").encode()

