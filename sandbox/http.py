@@ -12,6 +12,10 @@ log = logging.getLogger(__name__)
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"          # httplib2 and requests keep connections alive
+    # The headers and the body leave in two writes; with Nagle's algorithm the body waited for
+    # the client's delayed ACK, 40 ms on every response of a kept-alive connection (measured:
+    # 43 ms a request with it, 0.2-0.8 ms without). Google's servers answer at once.
+    disable_nagle_algorithm = True
     server_version = "ESF"
     sys_version = ""
     app: App                               # set on the per-server subclass
