@@ -21,12 +21,10 @@ from connector.admin import attachment_links, helpdesk_events
 from connector.admin.auth import AdminAuth, RequestGuard, allowed_hosts
 from connector.admin.body_limit import BodyLimit, body_limits
 from connector.admin.deps import read_session
-from connector.admin.schemas import Health, Status
-from connector.admin.status import build_status
+from connector.admin.schemas import Health
 from connector.gmail.usage import ApiUsage
 from connector.bootstrap import Runtime
 from connector.store.db import probe_write
-from connector.store.types import utcnow
 
 # Each verdict writes to the database and to DATA_DIR; a monitor polling faster gets the last one.
 HEALTH_CACHE_SECONDS = 2.0
@@ -75,8 +73,9 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
     app.include_router(attachment_links.router(runtime))  # its signature is the credential, not the token
     app.include_router(helpdesk_events.router(runtime))   # so is the helpdesk's own
     protected = APIRouter(dependencies=[Depends(require_admin)], responses=UNAUTHORISED)
-    protected.add_api_route("/status", _status, methods=["GET"], response_model=Status,
-                            summary="what every inbox is doing, from the database")
+    from connector.admin import status_routes
+
+    protected.include_router(status_routes.router)   # /status and its paged lists under /status/
     protected.add_api_route("/openapi.json", lambda: JSONResponse(app.openapi()), methods=["GET"],
                             include_in_schema=False)
     app.include_router(protected)
@@ -87,6 +86,8 @@ def create_app(runtime: Runtime, daemon: DaemonHooks | None = None, usage: ApiUs
     app.include_router(metrics.router(runtime, daemon, app.state.usage), dependencies=[Depends(require_admin)],
                        responses=UNAUTHORISED)
     app.include_router(dashboard.router)  # checks auth itself: it also accepts ?token= once
+    from connector.admin import pages
+    app.include_router(pages.router)      # the dashboard's inbox, ticket and search pages; same auth as "/"
     return app
 
 
@@ -166,9 +167,3 @@ def disk_health(data_dir: Path, min_free_bytes: int) -> tuple[str, int | None]:
     except OSError as exc:
         return f"error: cannot write a file in DATA_DIR: {exc.strerror}", free
     return "ok", free
-
-
-def _status(request: Request) -> dict:
-    with read_session(request.app.state.runtime) as session:
-        return build_status(session, utcnow(), request.app.state.daemon, request.app.state.usage,
-                            request.app.state.runtime.settings)

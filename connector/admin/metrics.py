@@ -1,42 +1,91 @@
-"""Prometheus metrics read from the store at scrape time, in a registry private to one app."""
+"""Prometheus metrics read from the store at scrape time, by a collector private to one app."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from sqlmodel import Session, select
 
 from connector.admin.deps import read_session
 from connector.admin.latency import ArrivalLatency
-from connector.admin.status import build_status
+from connector.admin.metrics_text import inbox_text
+from connector.admin.helpdesk_view import helpdesk_status
+from connector.admin.push_view import push_summary
+from connector.admin.sections import PENDING_OUTGOING, sync_errors_by_kind
+from connector.admin.status_pages import seconds_between
 from connector.gmail.usage import ApiUsage
 from connector.bootstrap import Runtime
-from connector.store.inboxes import INBOX_STATES
+from connector.store.dns_health import dns_health_by_domain, domain_of
+from connector.store.forwarding_models import ExternalAddress
+from connector.store.push import NOT_WATCHED, push_by_inbox
+from connector.store.status_queries import inbox_metric_rows, section_counts
 from connector.store.types import utcnow
 
 
 class StoreCollector:
-    """Turns one status picture into metric families; the store stays the single source of truth."""
+    """Turns the status summary and every inbox's figures into Prometheus text; the store stays the truth."""
 
     def __init__(self, runtime: Runtime, daemon=None, usage: ApiUsage | None = None):
         self._runtime, self._daemon, self._usage = runtime, daemon, usage
         self._latency = ArrivalLatency(since=daemon.started_at if daemon is not None else utcnow())
 
-    def collect(self) -> Iterator[Metric]:
+    def scrape(self) -> bytes:
+        """One exposition: the summary's families through prometheus_client, the per-inbox ones as text."""
         with read_session(self._runtime) as session:
-            status = build_status(session, utcnow(), self._daemon, self._usage, self._runtime.settings)
+            now = utcnow()
+            status = metric_figures(session, now, self._daemon, self._runtime.settings)
+            push_on = bool(status["push"]["configured"])
+            inboxes = every_inbox(session, now, with_push=push_on)
             self._latency.refresh(session)
-        yield from inbox_metrics(status["inboxes"])
-        yield from push_metrics(status)
-        yield from store_metrics(status)
-        yield dns_metric(status["external_addresses"])
+        units = self._usage.inbox_units() if self._usage is not None else None
+        return generate_latest(_Families(self.families(status))) + inbox_text(inboxes, push_on, units).encode()
+
+    def families(self, status: dict) -> list[Metric]:
+        found = [*push_listener_metrics(status), *store_metrics(status), dns_metric(status["dns"])]
         if status.get("helpdesk"):
-            yield from helpdesk_metrics(status["helpdesk"])
-        yield self._latency.metric()
+            found += helpdesk_metrics(status["helpdesk"])
+        found.append(self._latency.metric())
         if self._usage is not None:
-            yield from usage_metrics(self._usage)
+            found += usage_metrics(self._usage)
+        return found
+
+
+class _Families:
+    """What generate_latest reads: one scrape's families (a registry would run collectors of its own)."""
+
+    def __init__(self, families: list[Metric]):
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
+
+
+def metric_figures(session: Session, now: datetime, daemon, settings) -> dict:
+    """What the store's families report, and nothing of /status's lists: a scrape reads counts, not rows."""
+    counts = section_counts(session, now)       # the window's count is unused here; the rest is one statement
+    by_state = counts["outgoing"]
+    # The DNS health of the domains that still have an external address, as the status shows it per address.
+    domains = {domain_of(address) for address in session.exec(select(ExternalAddress.external_address))}
+    dns = {domain: row for domain, row in dns_health_by_domain(session).items() if domain in domains} if domains else {}
+    return {"tickets_by_status": dict(sorted(counts["tickets"].items())),
+            "suspended_by_kind": dict(sorted(counts["suspended"].items())),
+            "sync_errors_by_kind": sync_errors_by_kind(session),
+            "outgoing": {"by_state": dict(sorted(by_state.items())),
+                         "pending": sum(by_state.get(state, 0) for state in PENDING_OUTGOING)},
+            "dns": dns, "helpdesk": helpdesk_status(session, settings, now) if settings is not None else None,
+            "push": push_summary(settings, daemon)}
+
+
+def every_inbox(session: Session, now: datetime, with_push: bool) -> list[dict]:
+    """Each inbox's figures that /metrics reports, from one plain query (not the paged /status rows)."""
+    push = push_by_inbox(session, now) if with_push else {}
+    return [{"address": address, "state": state, "imported_total": imported,
+             "last_success_age_seconds": seconds_between(last_success, now), "push": push.get(inbox_id, NOT_WATCHED)}
+            for inbox_id, address, state, imported, last_success in inbox_metric_rows(session)]
 
 
 def store_metrics(status: dict) -> Iterator[Metric]:
@@ -73,10 +122,9 @@ def helpdesk_metrics(helpdesk: dict) -> Iterator[Metric]:
     yield unread
 
 
-def dns_metric(external_addresses: list[dict]) -> GaugeMetricFamily:
+def dns_metric(checks: dict[str, dict]) -> GaugeMetricFamily:
     family = GaugeMetricFamily("gmail_connector_dns_health", "1 when the external domain's SPF, DKIM or DMARC "
                                "record is ok, 0 otherwise.", labels=["domain", "record"])
-    checks = {row["dns"]["domain"]: row["dns"] for row in external_addresses if row.get("dns")}
     for domain, dns in sorted(checks.items()):
         for record in ("spf", "dkim", "dmarc"):
             # A lookup that failed leaves the record unknown: no sample rather than a false alarm.
@@ -98,45 +146,13 @@ def usage_metrics(usage: ApiUsage) -> Iterator[Metric]:
     for method, used in usage.by_method().items():
         calls.add_metric([method], used.calls)
         units.add_metric([method], used.units)
-    per_inbox = GaugeMetricFamily("gmail_connector_inbox_quota_units_last_minute",
-                                  "Gmail quota units spent per inbox in the last 60 seconds.", labels=["inbox"])
-    for address, (minute, _day) in sorted(usage.inbox_units().items()):
-        per_inbox.add_metric([address], minute)
-    return iter((calls, units, per_inbox))
+    return iter((calls, units))
 
 
-def inbox_metrics(inboxes: list[dict]) -> Iterator[Metric]:
-    imported = CounterMetricFamily("gmail_connector_imported_messages", "Messages imported per inbox.",
-                                   labels=["inbox"])
-    lag = GaugeMetricFamily("gmail_connector_sync_lag_seconds", "Seconds since the last successful sync.",
-                            labels=["inbox"])
-    state = GaugeMetricFamily("gmail_connector_inbox_state", "1 for the inbox's current state, 0 otherwise.",
-                              labels=["inbox", "state"])
-    for row in inboxes:
-        imported.add_metric([row["address"]], row["imported_total"])
-        # An inbox that never synced has no lag to report; alert on its state instead.
-        if row["last_success_age_seconds"] is not None:
-            lag.add_metric([row["address"]], row["last_success_age_seconds"])
-        for name in INBOX_STATES:
-            state.add_metric([row["address"], name], 1 if row["state"] == name else 0)
-    return iter((imported, lag, state))
-
-
-def push_metrics(status: dict) -> Iterator[Metric]:
+def push_listener_metrics(status: dict) -> Iterator[Metric]:
+    """This daemon's Pub/Sub listener; the per-inbox push families are in metrics_text."""
     if not (status.get("push") or {}).get("configured"):
         return
-    watching = GaugeMetricFamily("gmail_connector_push_enabled", "1 when the inbox has a working Gmail watch.",
-                                 labels=["inbox"])
-    notes = CounterMetricFamily("gmail_connector_push_notifications", "Gmail notifications pulled per inbox.",
-                                labels=["inbox"])
-    recovered = CounterMetricFamily("gmail_connector_push_recovered_by_poll", "Messages the safety-net poll found "
-                                    "that no notification announced, per inbox.", labels=["inbox"])
-    for row in status["inboxes"]:
-        push = row.get("push") or {}
-        watching.add_metric([row["address"]], 1 if push.get("enabled") else 0)
-        notes.add_metric([row["address"]], push.get("notifications", 0))
-        recovered.add_metric([row["address"]], push.get("recovered_by_poll", 0))
-    yield from (watching, notes, recovered)
     listener = status["push"].get("listener")
     if listener:
         pulled = CounterMetricFamily("gmail_connector_push_listener_messages", "Pub/Sub messages this daemon "
@@ -149,14 +165,13 @@ def push_metrics(status: dict) -> Iterator[Metric]:
 
 
 def router(runtime: Runtime, daemon=None, usage: ApiUsage | None = None) -> APIRouter:
-    # A registry per app: two apps in one process (tests, or a restart) never share or clash.
-    registry = CollectorRegistry()
-    registry.register(StoreCollector(runtime, daemon, usage))
+    # A collector per app: two apps in one process (tests, or a restart) never share or clash.
+    collector = StoreCollector(runtime, daemon, usage)
     routes = APIRouter()
 
     @routes.get("/metrics", response_class=Response, summary="Prometheus text exposition",
                 responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
     def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(collector.scrape(), media_type=CONTENT_TYPE_LATEST)
 
     return routes

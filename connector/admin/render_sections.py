@@ -6,6 +6,7 @@ from datetime import datetime
 from html import escape
 from urllib.parse import urlsplit
 
+from connector.admin.layout import table, ticket_href
 from connector.admin.words import age_words, when_words
 
 _STATE_BADGES = {"verified": ("ok", "verified"), "forwarding_active": ("ok", "forwarding, not yet verified"),
@@ -24,15 +25,20 @@ def forwarding_table(rows: list[dict], now: datetime, api_endpoint: str = "") ->
     if not rows:
         return ('<p class="muted">No external addresses forwarded: '
                 "<code>gmail-connector addresses add EXTERNAL --group GROUP</code></p>")
-    lines = ["<table><tr><th>External address</th><th>Forwards to</th><th>Group</th><th>Forwarding</th>"
-             "<th>DNS</th><th>Last check</th><th>Last verified</th></tr>"]
+    lines = []
     for row in rows:
         lines.append(
             f"<tr><td>{escape(row['external_address'])}</td><td>{escape(row['support_address'])}</td>"
-            f"<td>{escape(row['group'])}</td><td>{_forwarding_health(row, api_endpoint)}</td>"
+            f"<td>{escape(row['group'])}</td><td>{_provider(row)}{_forwarding_health(row, api_endpoint)}</td>"
             f"<td>{dns_badge(row.get('dns'), now)}</td>"
             f"<td>{moment(row['last_check_at'], now)}</td><td>{moment(row['verified_at'], now)}</td></tr>")
-    return "".join(lines) + "</table>"
+    head = ["External address", "Forwards to", "Group", "Forwarding", "DNS", "Last check", "Last verified"]
+    return table(head, lines, "Forwarded external addresses")
+
+
+def _provider(row: dict) -> str:
+    # Another provider's forwarding is set up by its admin; only Gmail's is checked daily through the API.
+    return '<span class="muted">other provider</span><br>' if row.get("provider") == "other" else ""
 
 
 def _forwarding_health(row: dict, api_endpoint: str) -> str:
@@ -44,6 +50,11 @@ def _forwarding_health(row: dict, api_endpoint: str) -> str:
         html += f'<br>confirmation code <code>{escape(row["confirmation_code"])}</code>'
     if row["confirmation_link"]:
         html += confirmation_link(row["confirmation_link"], api_endpoint)
+    multi = row.get("multi_forward")
+    if multi:
+        html += (f'<br><span class="badge warn">forwarded twice: {multi["tickets"]} '
+                 f'{"ticket" if multi["tickets"] == 1 else "tickets"}</span> '
+                 f'<span class="reason">{escape(multi["reason"])}</span>')
     return html
 
 
@@ -136,11 +147,12 @@ def helpdesk_summary(helpdesk: dict | None) -> str:
 def _failures_table(rows: list[dict], now: datetime) -> str:
     if not rows:
         return ""
-    lines = ["<table><tr><th>Ticket</th><th>To</th><th>Subject</th><th>Why it failed</th><th>Last attempt</th></tr>"]
+    lines = []
     for row in rows:
-        lines.append(f"<tr><td>#{int(row['ticket_id'])}</td><td>{escape(row['to'])}</td><td>{escape(row['subject'])}</td>"
+        ticket = f'<a class="ticket" href="{ticket_href(row["ticket_id"])}">#{int(row["ticket_id"])}</a>'
+        lines.append(f"<tr><td>{ticket}</td><td>{escape(row['to'])}</td><td>{escape(row['subject'])}</td>"
                      f"<td>{escape(row['last_error'] or '')}</td><td>{moment(row['updated_at'], now)}</td></tr>")
-    return "".join(lines) + "</table>"
+    return table(["Ticket", "To", "Subject", "Why it failed", "Last attempt"], lines, "Replies that failed")
 
 
 def sync_errors(counts: dict[str, int]) -> str:

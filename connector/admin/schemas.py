@@ -102,10 +102,17 @@ class DnsHealth(BaseModel):
     dmarc: DnsRecordHealth | None
 
 
+class MultiForward(BaseModel):
+    tickets: int = Field(description="tickets from mail that crossed more than one forward")
+    last_at: str | None
+    reason: str = Field(description="why an agent should doubt those tickets' requester")
+
+
 class ExternalAddressStatus(BaseModel):
     external_address: str
     support_address: str
     group: str
+    provider: str = Field("gmail", description="gmail (configured through the API) | other (forwarded by its admin)")
     state: str = Field(description="not_configured | awaiting_confirmation | forwarding_active | verified | failed")
     failure_reason: str | None = Field(description="what broke and what to do when state is failed, or why an awaiting setup waits")
     setup_method: str | None
@@ -115,6 +122,7 @@ class ExternalAddressStatus(BaseModel):
     confirmation_code: str | None = Field(description="Google's confirmation code, only while awaiting it")
     confirmation_link: str | None = Field(description="Google's confirmation link, only while awaiting it")
     dns: DnsHealth | None = Field(None, description="SPF, DKIM and DMARC of the address's domain; null until checked")
+    multi_forward: MultiForward | None = Field(None, description="null unless mail to it crossed more than one forward")
 
 
 class OutgoingFailure(BaseModel):
@@ -143,6 +151,7 @@ class Totals(BaseModel):
     inboxes: int
     inboxes_by_state: dict[str, int]
     needs_reauth: int
+    needs_attention: int = Field(0, description="inboxes whose credential state is not ok (needs_reauth or error)")
     imported_total: int
     imported_last_24h: int
     suspended: int

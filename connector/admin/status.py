@@ -1,77 +1,87 @@
-"""The status picture: a read-only view of stored state, built with a handful of GROUP BY queries."""
+"""The status picture: a read-only summary of stored state plus the first page of each list; never calls Gmail."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from connector import __version__
+from connector.admin.cursors import next_link
 from connector.admin.helpdesk_view import helpdesk_status
 from connector.admin.push_view import push_summary
-from connector.store.push import NOT_WATCHED, push_by_inbox
 from connector.admin.sections import external_addresses, outgoing_queue, sync_errors_by_kind
+from connector.admin.status_pages import (DEFAULT_LIMIT, RECENT_WINDOW, REAUTH_COMMAND, DaemonView,  # noqa: F401
+                                          credential_state, describe_inboxes, inbox_rows, seconds_between,
+                                          suspended_page, ticket_page)
 from connector.gmail.usage import ApiUsage
 from connector.settings import Settings
-from connector.store.consent_models import ServiceAccountKey
-from connector.store.leases import lease_rows
-from connector.store.models import Credential, Inbox, RawMail, SuspendedMail, Ticket
+from connector.store import status_queries as sq
 from connector.store.types import iso_utc
 
-RECENT_WINDOW = timedelta(hours=24)
-REAUTH_COMMAND = "gmail-connector auth add {address} --client-secrets client_secret.json"
+# The summary's short lists: enough to act on at a glance; the rest is one `next` link away.
+ATTENTION_SHOWN = 20
+RECENT_SHOWN = 20
 
 
-class DaemonView(Protocol):
-    """What the status needs from a running daemon (a subset of the admin app's DaemonHooks)."""
-    started_at: datetime
+def build_status(session: Session, now: datetime, daemon: DaemonView | None = None, usage: ApiUsage | None = None,
+                 settings: Settings | None = None, *, inboxes: sq.InboxFilter = sq.InboxFilter(),
+                 cursor: str | None = None, limit: int | None = DEFAULT_LIMIT) -> dict[str, Any]:
+    """The summary, one page of inboxes (filtered by `inboxes`), the inboxes needing attention, the newest
+    tickets and held-back mail. `limit=None` puts every inbox on the one page (the CLI)."""
+    status = status_summary(session, now, daemon, usage, settings)
+    page_rows, page_next = inbox_rows(session, now, inboxes, cursor, limit)
+    attention_rows, attention_next = inbox_rows(session, now, sq.InboxFilter(attention=True), None, ATTENTION_SHOWN)
+    # Both lists described together: one push query and one pass over the daemon's usage, not two.
+    described = describe_inboxes(session, now, _unique(page_rows + attention_rows), daemon,
+                                 usage.inbox_units() if usage is not None else None)
+    by_address = {row["address"]: row for row in described}
+    filters = {"state": inboxes.state, "credential": inboxes.credential, "attention": inboxes.attention,
+               "q": inboxes.q, "limit": limit}
+    status |= {
+        "inboxes": [by_address[row.inbox.address] for row in page_rows],
+        "inboxes_page": {"limit": limit, "next_cursor": page_next,
+                         "next": next_link("/status/inboxes", filters, page_next)},
+        "needs_attention": {"count": status["totals"]["needs_attention"],
+                            "inboxes": [by_address[row.inbox.address] for row in attention_rows],
+                            "next": next_link("/status/inboxes", {"attention": True, "limit": ATTENTION_SHOWN},
+                                              attention_next)},
+        "tickets": _linked(ticket_page(session, limit=RECENT_SHOWN), "/status/tickets", RECENT_SHOWN),
+        "suspended": _linked(suspended_page(session, limit=RECENT_SHOWN), "/status/suspended", RECENT_SHOWN),
+    }
+    return status
 
-    def scheduler_running(self) -> bool: ...
 
-    def next_run(self, address: str) -> datetime | None: ...
-
-
-def build_status(session: Session, now: datetime, daemon: DaemonView | None = None,
-                 usage: ApiUsage | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """Everything an operator asks about, from the database (and this process's API usage); never calls Gmail."""
-    # One query per question, not per inbox: 1,000 inboxes cost the same five statements as one.
-    inboxes = session.exec(select(Inbox, Credential.id).outerjoin(Credential, Credential.inbox_id == Inbox.id)
-                           .order_by(Inbox.address)).all()
-    recent = _count_by(session, RawMail.inbox_id, RawMail.received_at >= now - RECENT_WINDOW)
-    suspended = _count_by(session, SuspendedMail.kind, SuspendedMail.state == "suspended")
-    tickets = _count_by(session, Ticket.status)
-    units = usage.inbox_units() if usage is not None else None
-    leases = lease_rows(session, now)
-    push = push_by_inbox(session, now)
-    # A Workspace inbox may hold no grant of its own and borrow its domain's service-account key.
-    domain_keys = set(session.exec(select(ServiceAccountKey.domain)))
-    rows = [_inbox_status(inbox, credential_id is not None or _borrows_domain_key(inbox, domain_keys),
-                          recent.get(inbox.id, 0), now, daemon)
-            | _quota(units, inbox.address) | {"lease": leases.get(inbox.address), "push": push.get(inbox.id, NOT_WATCHED)}
-            for inbox, credential_id in inboxes]
+def status_summary(session: Session, now: datetime, daemon: DaemonView | None = None, usage: ApiUsage | None = None,
+                   settings: Settings | None = None) -> dict[str, Any]:
+    """Counts, states and sections, without any per-inbox row: what the dashboard and /metrics build on."""
+    # A fixed handful of grouped, indexed counts, whatever the number of inboxes, mails and tickets.
+    by_state = sq.inbox_totals(session)
+    counts = sq.section_counts(session, now - RECENT_WINDOW)
+    suspended, tickets = counts["suspended"], counts["tickets"]
     return {
         "version": __version__,
         "generated_at": iso_utc(now),
-        "uptime_seconds": _seconds_between(daemon.started_at, now) if daemon is not None else None,
+        "uptime_seconds": seconds_between(daemon.started_at, now) if daemon is not None else None,
         "scheduler": _scheduler(daemon),
-        "inboxes": rows,
         "suspended_by_kind": dict(sorted(suspended.items())),
         "tickets_by_status": dict(sorted(tickets.items())),
         "sync_errors_by_kind": sync_errors_by_kind(session),
         "external_addresses": external_addresses(session),
-        "outgoing": outgoing_queue(session),
+        "outgoing": outgoing_queue(session, counts["outgoing"]),
         "helpdesk": helpdesk_status(session, settings, now) if settings is not None else None,
         "api_usage_by_method": _by_method(usage),
         "push": push_summary(settings, daemon),
-        "totals": _totals(rows, suspended, tickets),
+        "totals": _totals(by_state, counts["recent"].get("all", 0), suspended, tickets),
     }
 
 
-def _quota(units: dict[str, tuple[int, int]] | None, address: str) -> dict[str, int | None]:
-    # Usage lives in the daemon's memory: without a daemon in this process it is unknown, not zero.
-    minute, day = (None, None) if units is None else units.get(address, (0, 0))
-    return {"quota_units_last_minute": minute, "quota_units_last_day": day}
+def _unique(rows: list[sq.InboxRow]) -> list[sq.InboxRow]:
+    return list({row.inbox.address: row for row in rows}.values())
+
+
+def _linked(page: dict[str, Any], path: str, limit: int) -> dict[str, Any]:
+    return page | {"next": next_link(path, {"limit": limit}, page["next_cursor"])}
 
 
 def _by_method(usage: ApiUsage | None) -> dict[str, dict[str, int]] | None:
@@ -80,53 +90,15 @@ def _by_method(usage: ApiUsage | None) -> dict[str, dict[str, int]] | None:
     return {method: {"calls": u.calls, "units": u.units} for method, u in usage.by_method().items()}
 
 
-def _count_by(session: Session, column, *where) -> dict[Any, int]:
-    query = select(column, func.count()).where(*where).group_by(column)
-    return {key: int(count) for key, count in session.exec(query)}
-
-
-def _borrows_domain_key(inbox: Inbox, domain_keys: set[str]) -> bool:
-    return inbox.credential_kind == "service_account" and inbox.address.rpartition("@")[2] in domain_keys
-
-
-def _inbox_status(inbox: Inbox, has_credential: bool, recent: int, now: datetime,
-                  daemon: DaemonView | None) -> dict[str, Any]:
-    next_run = daemon.next_run(inbox.address) if daemon is not None else inbox.next_run_at
+def _totals(by_state: dict[str, dict[str, int]], recent: int, suspended: dict[str, int],
+            tickets: dict[str, int]) -> dict[str, Any]:
+    def total(field: str) -> int:
+        return sum(row[field] for row in by_state.values())
     return {
-        "address": inbox.address, "mode": inbox.mode, "group": inbox.group, "state": inbox.state,
-        "credential": credential_state(inbox, has_credential),
-        "last_success_at": iso_utc(inbox.last_success_at),
-        "last_success_age_seconds": _seconds_between(inbox.last_success_at, now),
-        "last_error": inbox.last_error, "last_error_at": iso_utc(inbox.last_error_at),
-        "history_id": inbox.history_id,
-        "imported_total": inbox.imported_total, "imported_last_24h": recent,
-        "backoff_until": iso_utc(inbox.backoff_until), "consecutive_failures": inbox.consecutive_failures,
-        "next_run_at": iso_utc(next_run),
-    }
-
-
-def credential_state(inbox: Inbox, has_credential: bool) -> dict[str, str | None]:
-    """ok, needs_reauth (with the command that fixes it), or error (with the last error)."""
-    if inbox.state == "needs_reauth" or not has_credential:
-        reason = inbox.last_error if inbox.state == "needs_reauth" else "no stored credentials"
-        return {"state": "needs_reauth", "command": REAUTH_COMMAND.format(address=inbox.address),
-                "message": reason}
-    # A failure newer than the last success means the inbox is failing right now, not that it once did.
-    failing = inbox.consecutive_failures > 0 or inbox.state == "error"
-    if failing and inbox.last_error:
-        return {"state": "error", "command": None, "message": inbox.last_error}
-    return {"state": "ok", "command": None, "message": None}
-
-
-def _totals(rows: list[dict], suspended: dict[str, int], tickets: dict[str, int]) -> dict[str, Any]:
-    by_state: dict[str, int] = {}
-    for row in rows:
-        by_state[row["state"]] = by_state.get(row["state"], 0) + 1
-    return {
-        "inboxes": len(rows), "inboxes_by_state": dict(sorted(by_state.items())),
-        "needs_reauth": sum(1 for r in rows if r["credential"]["state"] == "needs_reauth"),
-        "imported_total": sum(r["imported_total"] for r in rows),
-        "imported_last_24h": sum(r["imported_last_24h"] for r in rows),
+        "inboxes": total("inboxes"),
+        "inboxes_by_state": {state: row["inboxes"] for state, row in sorted(by_state.items())},
+        "needs_reauth": total("needs_reauth"), "needs_attention": total("attention"),
+        "imported_total": total("imported_total"), "imported_last_24h": recent,
         "suspended": sum(suspended.values()), "tickets": sum(tickets.values()),
     }
 
@@ -135,7 +107,3 @@ def _scheduler(daemon: DaemonView | None) -> str:
     if daemon is None:
         return "not_attached"
     return "running" if daemon.scheduler_running() else "stopped"
-
-
-def _seconds_between(then: datetime | None, now: datetime) -> int | None:
-    return None if then is None else max(0, int((now - then).total_seconds()))

@@ -1,4 +1,4 @@
-"""Times in words for people: "2 minutes ago", "in 30 seconds", "never"."""
+"""Words for people: times ("2 minutes ago", "in 30 seconds", "never") and inbox states."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,3 +30,11 @@ def when_words(when: datetime | None, now: datetime) -> str:
     if abs(delta) < 5:
         return "now"
     return f"in {duration_words(delta)}" if delta > 0 else f"{duration_words(delta)} ago"
+
+
+_STATES = {"needs_reauth": "needs re-authorisation"}
+
+
+def state_words(state: str) -> str:
+    """An inbox state as the dashboard says it elsewhere: "needs re-authorisation", "paused"."""
+    return _STATES.get(state, state.replace("_", " "))

@@ -28,6 +28,8 @@ class Inbox(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     address: str = Field(unique=True)                  # lower-case
     group: str = "Support"
+    # direct: synced through the API; forwarding: an external address whose mail arrives forwarded
+    # by SMTP, connected for its settings only (never synced, never sent through; issue 18).
     mode: str = "direct"                               # direct | forwarding
     credential_kind: str = "authorized_user"           # authorized_user | service_account
     credential_ref: str = Field(default="", sa_type=Text)  # a path or key id, never a secret
@@ -66,6 +68,9 @@ class RawMail(SQLModel, table=True):
         UniqueConstraint("inbox_id", "gmail_id"),
         # The mail-loop guard counts recent mail per sender.
         Index("ix_raw_mails_from_email_received_at", "from_email", "received_at"),
+        # The status counts the last 24 h per inbox of one page, and in all, from these alone (0014).
+        Index("ix_raw_mails_inbox_id_received_at", "inbox_id", "received_at"),
+        Index("ix_raw_mails_received_at_inbox_id", "received_at", "inbox_id"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -93,6 +98,11 @@ class RawMail(SQLModel, table=True):
 class SuspendedMail(SQLModel, table=True):
     """Mail held back from ticketing, with a reason a person can read, until recovered or deleted."""
     __tablename__ = "suspended_mails"
+    __table_args__ = (
+        # The status counts held-back mail by kind and pages it newest first, from indexes only (0014).
+        Index("ix_suspended_mails_state_kind", "state", "kind"),
+        Index("ix_suspended_mails_state_received_at_id", "state", "received_at", "id"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     raw_mail_id: int = Field(foreign_key="raw_mails.id", ondelete="CASCADE", unique=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import BigInteger, case, cast, update
 from sqlalchemy.exc import IntegrityError
@@ -109,9 +109,10 @@ def add_recovered(session: Session, inbox_id: int, messages: int, now: datetime)
         row.updated_at = now
 
 
-def push_by_inbox(session: Session, now: datetime) -> dict[int, dict[str, Any]]:
-    """One query for every inbox's watch; an inbox without a row has never been watched."""
-    return {row.inbox_id: _watch(row, now) for row in session.exec(select(PushWatch))}
+def push_by_inbox(session: Session, now: datetime, inbox_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+    """One query for every inbox's watch (or one page's); an inbox without a row has never been watched."""
+    query = select(PushWatch) if inbox_ids is None else select(PushWatch).where(PushWatch.inbox_id.in_(list(inbox_ids)))
+    return {row.inbox_id: _watch(row, now) for row in session.exec(query)}
 
 
 def _watch(row: PushWatch, now: datetime) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def ticket_rows(session: Session) -> list[dict]:
              .outerjoin(Inbox, Inbox.id == Ticket.inbox_id)
              .outerjoin(counts, counts.c.ticket_id == Ticket.id)
              .order_by(Ticket.id.desc()))
-    return [_ticket_json(ticket, address, count) for ticket, address, count in session.exec(query)]
+    return [ticket_json(ticket, address, count) for ticket, address, count in session.exec(query)]
 
 
 def ticket_detail(session: Session, ticket_id: int) -> dict | None:
@@ -30,7 +30,7 @@ def ticket_detail(session: Session, ticket_id: int) -> dict | None:
     comments = session.exec(select(Comment).where(Comment.ticket_id == ticket_id)
                             .order_by(Comment.created_at, Comment.id)).all()
     attachments = _attachments_by_comment(session, [c.id for c in comments])
-    detail = _ticket_json(ticket, address, len(comments))
+    detail = ticket_json(ticket, address, len(comments))
     detail["comments"] = [_comment_json(c, attachments.get(c.id, [])) for c in comments]
     detail["helpdesk"] = [{"destination": link.destination, "id": link.remote_id, "url": link.url}
                           for link in session.exec(select(HelpdeskTicket).where(HelpdeskTicket.ticket_id == ticket_id)
@@ -51,7 +51,7 @@ def _attachments_by_comment(session: Session, comment_ids: list[int]) -> dict[in
     return grouped
 
 
-def _ticket_json(ticket: Ticket, inbox_address: str | None, comment_count: int) -> dict:
+def ticket_json(ticket: Ticket, inbox_address: str | None, comment_count: int) -> dict:
     return {
         "id": ticket.id, "subject": ticket.subject, "status": ticket.status,
         "requester": {"name": ticket.requester_name, "email": ticket.requester_email},

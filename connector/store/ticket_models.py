@@ -2,7 +2,7 @@
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from connector.store.types import UtcDateTime, utcnow
@@ -10,6 +10,11 @@ from connector.store.types import UtcDateTime, utcnow
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
+    __table_args__ = (
+        # The status counts tickets by status and pages them newest first, per status or inbox (0014).
+        Index("ix_tickets_status_id", "status", "id"),
+        Index("ix_tickets_inbox_id_id", "inbox_id", "id"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     subject: str = Field(default="", sa_type=Text)

@@ -5,6 +5,9 @@ import re
 from datetime import timedelta
 
 from connector.admin.render import render_dashboard
+from connector.admin.status_pages import DEFAULT_LIMIT
+from connector.store.db import session_scope
+from connector.store.inboxes import add_inbox
 from connector.admin.words import age_words, when_words
 from connector.store.types import utcnow
 
@@ -25,8 +28,11 @@ def test_the_page_refuses_to_run_scripts_even_if_escaping_failed(runtime, serve)
 
 def test_each_inbox_shows_its_health_in_words(runtime, serve):
     daemon = FakeDaemon(started_at=utcnow() - timedelta(hours=2, seconds=5))
-    page = serve(runtime, daemon).get("/").text
-    assert '<meta http-equiv="refresh" content="30">' in page
+    client = serve(runtime, daemon)
+    page = client.get("/").text
+    # A page that reloads under a reader is a barrier (WCAG 2.2.1): it refreshes only when asked to.
+    assert 'http-equiv="refresh"' not in page and 'href="/?refresh=on"' in page
+    assert '<meta http-equiv="refresh" content="30">' in client.get("/?refresh=on").text
     assert "needs re-authorisation" in page
     assert "gmail-connector auth add sales@example.com --client-secrets client_secret.json" in page
     assert "rate_limited: quota exceeded" in page
@@ -85,3 +91,31 @@ def test_long_lists_are_cut_with_a_pointer_to_the_rest():
     page = render_dashboard(status, held, tickets, NOW, can_sync=False)
     assert page.count("/recover") == 100 and "The 100 newest of 150" in page
     assert "The 20 newest of 500" in page and "<code>GET /tickets</code>" in page
+
+
+def test_a_page_of_held_back_mail_says_how_many_there_are_in_all():
+    status = {"version": "0.1.0", "generated_at": "2024-05-01T12:00:00Z", "uptime_seconds": None,
+              "scheduler": "not_attached", "suspended_by_kind": {"loop": 250}, "tickets_by_status": {},
+              "totals": {"inboxes": 0, "needs_reauth": 0, "imported_last_24h": 0, "imported_total": 0,
+                         "suspended": 250, "tickets": 0}, "inboxes": []}
+    held = [{"id": n, "received_at": None, "from": "a@example.com", "subject": f"s{n}", "reason": "loop",
+             "kind": "loop"} for n in range(100)]     # the dashboard reads one page, not all 250
+    page = render_dashboard(status, held, [], NOW, can_sync=False)
+    assert page.count("/recover") == 100 and "The 100 newest of 250" in page
+
+
+
+def test_many_inboxes_are_shown_a_page_at_a_time_with_the_way_to_the_next(runtime, serve):
+    with session_scope(runtime.engine) as session:
+        for n in range(DEFAULT_LIMIT + 5):
+            add_inbox(session, f"team{n:03d}@example.com")
+    client = serve(runtime)
+    first = client.get("/").text
+    total = DEFAULT_LIMIT + 5 + 3
+    assert f"{DEFAULT_LIMIT} of {total} inboxes shown" in first
+    link = re.search(r'href="(/\?inboxes_after=[^"]+)">next', first).group(1)
+    rest = client.get(link.replace("&amp;", "&")).text
+    cell = r"<td data-label=\"Inbox\">(team\d+@example\.com)</td>"
+    shown = set(re.findall(cell, first)) | set(re.findall(cell, rest))
+    assert len(shown) == DEFAULT_LIMIT + 5 and "back to the first inboxes" in rest
+    assert "inboxes_after=" not in rest             # the last page has no next

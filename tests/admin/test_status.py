@@ -65,7 +65,7 @@ def test_held_back_mail_tickets_and_totals(populated):
     assert status["suspended_by_kind"] == {"auto_reply": 1, "bounce": 1}
     assert status["tickets_by_status"] == {"new": 2}
     assert status["totals"] == {
-        "inboxes": 3, "inboxes_by_state": {"active": 2, "needs_reauth": 1}, "needs_reauth": 1,
+        "inboxes": 3, "inboxes_by_state": {"active": 2, "needs_reauth": 1}, "needs_reauth": 1, "needs_attention": 2,
         "imported_total": 7, "imported_last_24h": 3, "suspended": 2, "tickets": 2}
     assert (status["version"], status["uptime_seconds"], status["scheduler"]) == (__version__, None, "not_attached")
 
@@ -76,15 +76,18 @@ def test_a_daemon_supplies_uptime_scheduler_state_and_next_runs(populated):
     assert {row["next_run_at"] for row in status["inboxes"]} == {"2024-05-01T12:00:30Z"}
 
 
-def test_a_thousand_inboxes_cost_a_handful_of_statements(engine):
-    # Bulk inserts keep the setup fast; what is measured is only build_status below.
+def add_inboxes(engine, first: int, count: int) -> None:
+    # Bulk inserts keep the setup fast; what is measured is only build_status.
     inboxes = [{"address": f"inbox{n:04d}@example.com", "state": "needs_reauth" if n % 10 == 0 else "active",
-                "created_at": NOW, "updated_at": NOW} for n in range(1000)]
+                "created_at": NOW, "updated_at": NOW} for n in range(first, first + count)]
     with session_scope(engine) as session:
         session.execute(insert(Inbox), inboxes)
-        ids = session.exec(select(Inbox.id)).all()
+        ids = session.exec(select(Inbox.id).where(Inbox.address.in_([row["address"] for row in inboxes]))).all()
         session.execute(insert(RawMail), [{"source": "gmail", "inbox_id": i, "sha256": "0", "size": 0, "raw": b"",
                                            "received_at": NOW, "state": "processed"} for i in ids])
+
+
+def statements_of_status(engine) -> tuple[dict, list[str]]:
     statements: list[str] = []
     listener = lambda conn, cursor, sql, params, context, many: statements.append(sql)  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
@@ -93,8 +96,30 @@ def test_a_thousand_inboxes_cost_a_handful_of_statements(engine):
             status = build_status(session, NOW + timedelta(minutes=1))
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    assert len(status["inboxes"]) == 1000
+    return status, statements
+
+
+def test_a_thousand_inboxes_cost_the_same_statements_as_ten(engine):
+    add_inboxes(engine, 0, 10)
+    _, few = statements_of_status(engine)
+    add_inboxes(engine, 10, 990)
+    status, many = statements_of_status(engine)
+    assert len(many) == len(few) <= 25, many   # one per question, never one per inbox
+    assert len(status["inboxes"]) == 50 and status["inboxes_page"]["next_cursor"]   # one page, not 1,000 rows
+    assert status["totals"]["inboxes"] == 1000
     assert status["totals"]["imported_last_24h"] == 1000
     assert status["totals"]["needs_reauth"] == 1000  # none of them has stored credentials
     assert status["totals"]["inboxes_by_state"] == {"active": 900, "needs_reauth": 100}
-    assert len(statements) <= 12, statements   # a fixed handful (one per question), never one per inbox
+    assert status["needs_attention"]["count"] == 1000 and len(status["needs_attention"]["inboxes"]) == 20
+    assert {row["imported_last_24h"] for row in status["inboxes"]} == {1}
+
+
+def test_with_few_inboxes_the_page_is_every_inbox_as_before(populated):
+    status = status_of(populated)
+    assert [row["address"] for row in status["inboxes"]] == ["help@example.com", "ops@example.com",
+                                                            "sales@example.com"]
+    assert status["inboxes_page"] == {"limit": 50, "next_cursor": None, "next": None}
+    assert [row["address"] for row in status["needs_attention"]["inboxes"]] == ["ops@example.com",
+                                                                                "sales@example.com"]
+    assert [t["subject"] for t in status["tickets"]["items"]] == ["Invoice", "<script>alert(1)</script>"]
+    assert [m["kind"] for m in status["suspended"]["items"]] == ["auto_reply", "bounce"]

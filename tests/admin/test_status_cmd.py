@@ -48,3 +48,19 @@ def test_status_on_a_fresh_database_says_how_to_start(monkeypatch, database_url,
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert main(["--env-file", "/dev/null", "status"]) == 0
     assert "no inboxes connected" in capsys.readouterr().out
+
+
+def test_status_json_lists_every_inbox_where_the_api_gives_a_page(monkeypatch, engine, capsys):
+    from sqlalchemy import insert
+
+    from connector.store.db import session_scope
+    from connector.store.models import Inbox
+
+    with session_scope(engine) as session:
+        session.execute(insert(Inbox), [{"address": f"bulk{n:02d}@example.com"} for n in range(60)])
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    engine.dispose()
+    assert main(["--env-file", "/dev/null", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert [row["address"] for row in status["inboxes"]] == [f"bulk{n:02d}@example.com" for n in range(60)]
+    assert status["inboxes_page"] == {"limit": None, "next_cursor": None, "next": None}
