@@ -190,7 +190,10 @@ class Settings:
     dns_resolver: str = setting("", DNS, "Resolver for `dns check` as HOST[:PORT] (empty: the system's resolvers).")
     smtp_relay_url: str = setting("", RELAY, "smtp://user:password@host:587 uses STARTTLS (a password is never sent "
                                   "without it);\nsmtps://user:password@host:465 uses implicit TLS. Percent-encode "
-                                  "@ : / in the user or password.\nEmpty: such replies fail with this hint.",
+                                  "@ : / in the user or password.\nIt also carries `forwarding verify`'s test mail when "
+                                  "no Gmail inbox of ours reads mail directly, and every reply from an address "
+                                  "at another provider or a Gmail address connected for forwarding only.\n"
+                                  "Empty: such replies fail with this hint.",
                                   _relay_url, secret=True)
     dkim_selector: str = setting("", RELAY, "DKIM-sign relayed replies (d= the From's domain) when both this and "
                                  "DKIM_PRIVATE_KEY_FILE are set; publish the public key at "

@@ -1,35 +1,33 @@
-"""Forwarding jobs: set an external address up in Gmail, keep checking it, and verify it end to end.
+"""Forwarding jobs: set an external address up (in Gmail, or at any provider) and keep checking Gmail's side.
 
 Plain functions (the daemon only schedules them). Gmail is never called inside a database
-transaction: the SMTP receiver must be able to store Google's confirmation mail meanwhile.
+transaction: the SMTP receiver must be able to store Google's confirmation mail meanwhile. The test
+mail that proves a forwarding end to end is jobs/forwarding_verify.py.
 """
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
 from connector.forwarding import states
-from connector.forwarding.criteria import filter_action, filter_criteria, guided_steps
-from connector.forwarding.verification import new_token, verification_mail
+from connector.forwarding.criteria import filter_action, filter_criteria, guided_steps, provider_steps
 from connector.gmail.port import ForwardingNotPermitted, ForwardingRulesLimited, GmailGateway
-from connector.store.addresses import get_external, list_addresses, touch
+from connector.store.addresses import list_addresses
 from connector.store.db import session_scope
 from connector.store.forwarding_models import ExternalAddress
-from connector.store.inboxes import get_inbox, list_inboxes
 from connector.store.types import utcnow
 from connector.collaborators import Collaborators
 from jobs.forwarding_filter import create_filter, find_filter, rules_deferred, rules_retry_at
+from jobs.forwarding_rows import SetupError, has_gmail_grant, require_gmail_grant, save, snapshot
+
+__all__ = ["SetupError", "SetupReport", "check_forwarding", "converge", "ensure_forwarding", "recheck_forwarding_daily",
+           "save", "snapshot"]
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 30
 RECHECK_SECONDS = 24 * 3600
-
-
-class SetupError(Exception):
-    """The setup cannot go on; the message says what to do."""
 
 
 @dataclass
@@ -44,33 +42,8 @@ class SetupReport:
     steps: list[str] = field(default_factory=list)
 
 
-def snapshot(runtime: Collaborators, external: str) -> ExternalAddress:
-    """The stored row, detached: read in a short transaction, never held across Gmail calls."""
-    with session_scope(runtime.engine) as session:
-        row = get_external(session, external)
-        if row is None:
-            raise SetupError(f"{external.lower()} is not an external address: gmail-connector addresses add "
-                             f"{external.lower()} --group GROUP")
-        if get_inbox(session, row.external_address) is None:
-            raise SetupError(f"{row.external_address} must be a connected inbox first (its Gmail grant "
-                             "changes the forwarding settings): gmail-connector inboxes add")
-        session.expunge(row)
-        return row
-
-
-def save(runtime: Collaborators, external: str, now: datetime, **changes) -> ExternalAddress:
-    with session_scope(runtime.engine) as session:
-        row = get_external(session, external)
-        touch(row, now, **changes)
-        session.add(row)
-        session.flush()
-        session.expunge(row)
-        return row
-
-
 def _open(runtime: Collaborators, address: str) -> GmailGateway:
     return runtime.open_gateway(address)
-
 
 
 def address_status(gateway: GmailGateway, support: str) -> str | None:
@@ -112,9 +85,20 @@ def _deferred(runtime: Collaborators, row: ExternalAddress, what: str, exc: Forw
 
 
 def ensure_forwarding(runtime: Collaborators, external: str, *, method: str | None = None, criteria: str | None = None,
-                      disposition: str | None = None, now: Callable[[], datetime] = utcnow) -> SetupReport:
-    """`forwarding setup`: idempotent — running it again creates nothing twice and repairs what broke."""
+                      disposition: str | None = None, provider: str | None = None,
+                      now: Callable[[], datetime] = utcnow) -> SetupReport:
+    """`forwarding setup`: idempotent — running it again creates nothing twice and repairs what broke.
+
+    The provider is Gmail when asked for (or a Gmail method is), else Gmail when the address has a
+    Gmail grant, else any other provider: then there is nothing to call, only steps to print."""
     row = snapshot(runtime, external)
+    provider = provider or (states.GMAIL if method or has_gmail_grant(runtime, row.external_address) else states.OTHER)
+    if provider == states.OTHER:
+        return _provider_setup(runtime, row, now())
+    require_gmail_grant(runtime, row)
+    if row.provider != states.GMAIL:
+        row = save(runtime, row.external_address, now(), provider=states.GMAIL, state=states.NOT_CONFIGURED,
+                   failure_reason=None, setup_method=None)
     changes = {k: v for k, v in (("criteria", criteria), ("disposition", disposition)) if v is not None}
     if changes:
         filter_action(row.support_address, changes.get("disposition", row.disposition))  # validates
@@ -131,6 +115,16 @@ def ensure_forwarding(runtime: Collaborators, external: str, *, method: str | No
     steps = guided_steps(row.external_address, row.support_address) if guided else []
     return SetupReport(row.external_address, row.support_address, plan.state, method, plan.reason, created,
                        made_filter, steps)
+
+
+def _provider_setup(runtime: Collaborators, row: ExternalAddress, now: datetime) -> SetupReport:
+    """Any other provider: the admin forwards at the provider; a verified forwarding stays verified."""
+    state = states.VERIFIED if row.state == states.VERIFIED and row.provider == states.OTHER else states.AWAITING
+    reason = row.failure_reason if state == states.VERIFIED else None
+    save(runtime, row.external_address, now, provider=states.OTHER, setup_method="provider", state=state,
+         failure_reason=reason, filter_id=None, retry_at=None, rule_refusals=0)
+    return SetupReport(row.external_address, row.support_address, state, "provider",
+                       steps=provider_steps(row.external_address, row.support_address))
 
 
 def _ensure_address(gateway: GmailGateway, row: ExternalAddress, method: str | None) -> tuple[str | None, bool, str]:
@@ -157,12 +151,14 @@ def _each(runtime: Collaborators, wanted_states: tuple[str, ...], repair: bool,
           now: Callable[[], datetime]) -> dict[str, str]:
     with session_scope(runtime.engine) as session:
         # One that Gmail's forwarding-rules limit refused waits its turn: asking sooner only extends it.
+        # Other providers have no settings to read: only their test mail says anything about them.
         externals = [r.external_address for r in list_addresses(session, wanted_states)
-                     if r.retry_at is None or r.retry_at <= now()]
+                     if r.provider == states.GMAIL and (r.retry_at is None or r.retry_at <= now())]
     results: dict[str, str] = {}
     for external in externals:
         try:
             row = snapshot(runtime, external)
+            require_gmail_grant(runtime, row)
             gateway = _open(runtime, external)
             try:
                 plan, _ = converge(runtime, gateway, row, address_status(gateway, row.support_address),
@@ -184,59 +180,3 @@ def check_forwarding(runtime: Collaborators, now: Callable[[], datetime] = utcno
 def recheck_forwarding_daily(runtime: Collaborators, now: Callable[[], datetime] = utcnow) -> dict[str, str]:
     """Daily: a working forwarding whose address or filter vanished in Gmail degrades to failed."""
     return _each(runtime, states.WORKING, repair=False, now=now)
-
-
-# ---- verification ---------------------------------------------------------------------------
-
-def start_verification(runtime: Collaborators, external: str, send_from: str | None = None,
-                       now: Callable[[], datetime] = utcnow) -> tuple[str, str]:
-    """Check the setup at once, then send the test mail; returns (token, sender).
-
-    The token is committed before sending: the forwarded copy may arrive before `send` returns."""
-    row = snapshot(runtime, external)
-    if row.state == states.NOT_CONFIGURED:
-        raise SetupError(f"forwarding of {row.external_address} is not set up: gmail-connector forwarding setup "
-                         f"{row.external_address}")
-    if row.state in (states.AWAITING, *states.WORKING):
-        gateway = _open(runtime, row.external_address)
-        try:
-            plan, _ = converge(runtime, gateway, row, address_status(gateway, row.support_address),
-                               repair=row.state == states.AWAITING, now=now())
-        finally:
-            gateway.close()
-        if plan.state in (states.AWAITING, states.FAILED):
-            raise SetupError(plan.reason or f"{row.support_address} is not confirmed in {row.external_address}'s "
-                             "Gmail yet: see gmail-connector forwarding status for the code and link")
-    sender = send_from or _default_sender(runtime, row.external_address)
-    token = new_token()
-    save(runtime, row.external_address, now(), verification_token=token, verification_sent_at=now())
-    gateway = _open(runtime, sender)
-    try:
-        gateway.send(verification_mail(row.external_address, sender, token, now()))
-    finally:
-        gateway.close()
-    return token, sender
-
-
-def _default_sender(runtime: Collaborators, external: str) -> str:
-    """Another connected inbox if there is one: Gmail does not forward mail a mailbox sent itself."""
-    with session_scope(runtime.engine) as session:
-        others = [i.address for i in list_inboxes(session) if i.address != external and i.state == "active"]
-    return others[0] if others else external
-
-
-def await_verification(runtime: Collaborators, external: str, token: str, timeout: float,
-                       now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-                       clock: Callable[[], float] = time.monotonic) -> ExternalAddress:
-    """Wait for the receiver to record the test mail; on timeout the address fails with what to check."""
-    deadline = clock() + timeout
-    while True:
-        row = snapshot(runtime, external)
-        if row.verification_token != token:
-            return row
-        if clock() >= deadline:
-            break
-        sleep(min(0.2, max(0.0, deadline - clock())))
-    # The token stays: a copy that is merely late still verifies when it comes.
-    return save(runtime, external, now(), state=states.FAILED, last_check_at=now(),
-                failure_reason=states.not_forwarded(row.external_address, row.support_address, int(timeout)))

@@ -63,6 +63,8 @@ def claim(engine: Engine, outgoing_id: int, now: datetime, attachments_dir: Path
         row.state, row.attempts, row.next_attempt_at, row.updated_at = "sending", row.attempts + 1, now + LEASE, now
         session.add(row)
         inbox = session.get(Inbox, row.inbox_id) if row.inbox_id is not None else None
+        if inbox is not None and inbox.mode == "forwarding":
+            inbox = None        # a forwarded address's grant holds no sending scope: its replies take the relay
         recipients = tuple(a for a in (row.to_addresses + "," + row.cc_addresses).split(",") if a)
         reply = reply_of(row, load_attachments(row, attachments_dir))
         return Claimed(row.id, row.inbox_id, inbox.address if inbox else None,

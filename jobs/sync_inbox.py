@@ -56,6 +56,7 @@ class InboxSnapshot:
     backfill_done: bool
     last_success_at: datetime | None
     consecutive_failures: int
+    mode: str = "direct"
 
 
 def sync_inbox(runtime: Collaborators, address: str, *, now: Callable[[], datetime] = utcnow,
@@ -68,7 +69,8 @@ def sync_inbox(runtime: Collaborators, address: str, *, now: Callable[[], dateti
     engine, settings, ticketing = runtime.engine, runtime.settings, runtime.ticketing
     inbox = _snapshot(engine, address)
     report = SyncReport(inbox=inbox.address)
-    if inbox.state in ("paused", "needs_reauth") and not force:
+    # A forwarded address is never read, forced or not: its mail arrives by SMTP (0 quota units).
+    if inbox.mode == "forwarding" or (inbox.state in ("paused", "needs_reauth") and not force):
         report.mode = "skipped"
         return report
     gateway = None
@@ -95,7 +97,7 @@ def _snapshot(engine: Engine, address: str) -> InboxSnapshot:
         if row is None:
             raise LookupError(f"no connected inbox {address}")
         return InboxSnapshot(row.id, row.address, row.group, row.state, row.history_id, row.backfill_done,
-                             row.last_success_at, row.consecutive_failures)
+                             row.last_success_at, row.consecutive_failures, row.mode)
 
 
 def _run_pass(inbox: InboxSnapshot, report: SyncReport, ticketing: Ticketing, settings: Settings,

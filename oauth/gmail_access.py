@@ -19,6 +19,7 @@ from connector.store.inboxes import get_inbox
 from connector.store.service_accounts import domain_of, service_account_key, stored_credential
 from oauth.credentials import CredentialsError, describe_refresh_error, load_authorized_user
 from oauth.delegation import delegation_failure
+from oauth.scopes import scopes_for_mode
 from oauth.service_account import impersonate
 from oauth.vault import open_vault
 
@@ -64,7 +65,7 @@ class GmailAccess:
             inbox = get_inbox(session, address)
             if inbox is None:
                 raise LookupError(f"no connected inbox {address}")
-            address = inbox.address
+            address, mode = inbox.address, inbox.mode
             stored = stored_credential(session, inbox)
             domain_key = None
             if stored is None and inbox.credential_kind == "service_account":
@@ -74,21 +75,22 @@ class GmailAccess:
                 domain_key.secret_ciphertext if domain_key is not None else None)
         if ciphertext is None:
             raise AuthRevoked(_no_grant_text(address, kind))
-        fingerprint = f"{kind}:{hashlib.sha256(bytes(ciphertext)).hexdigest()}"
+        # The mode is in the fingerprint: switching it must mint tokens for the other scopes.
+        fingerprint = f"{kind}:{mode}:{hashlib.sha256(bytes(ciphertext)).hexdigest()}"
         cached = self._credentials.get(address)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
-        credentials = self._open(address, kind, ciphertext)
+        credentials = self._open(address, kind, mode, ciphertext)
         self._credentials[address] = (fingerprint, credentials)
         return credentials
 
-    def _open(self, address: str, kind: str, ciphertext: bytes) -> Any:
+    def _open(self, address: str, kind: str, mode: str, ciphertext: bytes) -> Any:
         # A grant is stored, so a missing key file is an error; a fresh key could never open it.
         settings = self._settings
         info = open_vault(settings.token_encryption_key, settings.data_dir, create=False).open(ciphertext)
         try:
             if kind == "service_account":
-                return impersonate(info, address, self.token_uri)
+                return impersonate(info, address, self.token_uri, scopes_for_mode(mode))
             return load_authorized_user(info, token_uri_override=self.token_uri)
         except CredentialsError as exc:
             raise AuthRevoked(f"stored credentials for {address} are unusable: {exc}") from exc

@@ -5,7 +5,8 @@ accepts no narrower scope; `gmail.labels` only manages label definitions, so it 
 import label and is not requested). `gmail.send` is listed on its own so sending stays explicit,
 although modify covers it too. Filters need `gmail.settings.basic`; forwarding addresses and
 auto-forwarding need `gmail.settings.sharing`, which Google grants to service accounts with
-domain-wide delegation only.
+domain-wide delegation only. An address that is only forwarded (Inbox.mode "forwarding") is
+never read: its grant holds the two settings scopes alone, so it cannot spend quota on mail.
 """
 from __future__ import annotations
 
@@ -40,8 +41,15 @@ FEATURES_BY_SCOPE: dict[str, frozenset[str]] = {
 USER_SCOPES = (MODIFY, SEND, SETTINGS_BASIC)
 # What a Workspace admin authorises for the service account's domain-wide delegation.
 SERVICE_ACCOUNT_SCOPES = (MODIFY, SEND, SETTINGS_BASIC, SETTINGS_SHARING)
+# A forwarded address: its forwarding address and filter are managed, its mail is never read.
+FORWARDING_SCOPES = (SETTINGS_BASIC, SETTINGS_SHARING)
 # Watch a mailbox without touching it: no import label, no replies, no filters.
 READ_ONLY = (READONLY,)
+
+
+def scopes_for_mode(mode: str) -> tuple[str, ...]:
+    """What a service account asks for when it acts as an inbox of this mode (direct | forwarding)."""
+    return FORWARDING_SCOPES if mode == "forwarding" else SERVICE_ACCOUNT_SCOPES
 
 
 def _as_set(granted: Iterable[str] | str | None) -> set[str]:

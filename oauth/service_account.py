@@ -44,11 +44,13 @@ def check_domain(domain: str) -> str:
     return domain
 
 
-def impersonate(info: dict, address: str, token_uri: str | None = None) -> service_account.Credentials:
+def impersonate(info: dict, address: str, token_uri: str | None = None,
+                scopes: tuple[str, ...] = SERVICE_ACCOUNT_SCOPES) -> service_account.Credentials:
     """Credentials acting as `address` through domain-wide delegation.
 
     Unlike user credentials, google-auth posts a service account's signed assertion to the
     token_uri written in the key file; it is pinned here so an edited file cannot send it elsewhere.
+    `scopes`: a forwarded address asks only for the settings scopes (oauth/scopes.py, FORWARDING_SCOPES).
     """
-    credentials = load_service_account(info, subject=address.strip().lower(), scopes=SERVICE_ACCOUNT_SCOPES)
+    credentials = load_service_account(info, subject=address.strip().lower(), scopes=scopes)
     return credentials.with_token_uri(token_uri or GOOGLE_TOKEN_URI)

@@ -121,6 +121,18 @@ def _confirm(core, request):
     return Response(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
 
+def _add_forwarding_in_ui(core, request):
+    """POST /_sandbox/forwarding-addresses {"mailbox", "email"}: what a person does in Gmail's Settings >
+    Forwarding and POP/IMAP > Add a forwarding address. Unlike the API it needs no domain-wide delegation,
+    so consumer accounts can: Google then mails the confirmation (code and link) to that address."""
+    payload = _body(request)
+    box = _mailbox(core, payload)
+    email = str(payload.get("email") or "").strip()
+    if "@" not in email:
+        raise bad_request("email must be the address to forward to")
+    return json_response(200, core.create_forwarding(box.address, email))
+
+
 def _delegation(core, request):
     """POST /_sandbox/delegation {"scopes": [...]}: what the Workspace admin listed for the service
     account (default: the four of docs/google-setup.md); a token asking for more is refused."""
@@ -163,6 +175,7 @@ _ACTIONS = {
     ("GET", "sent"): _sent,
     ("GET", "forwarded"): _forwarded,
     ("GET", "forwarding/confirm"): _confirm,
+    ("POST", "forwarding-addresses"): _add_forwarding_in_ui,
     ("POST", "delegation"): _delegation,
     ("POST", "oauth-clients"): _add_oauth_client,
     ("POST", "push"): _push,

@@ -7,20 +7,21 @@ from typing import Callable
 from connector.bootstrap import bootstrap
 from connector.cli import CommandError
 from connector.store.addresses import (AddressExists, add_external_address, address_json, list_addresses,
-                                       remove_external)
+                                       multi_forwarded, remove_external)
 from connector.store.db import session_scope
 
 
 def register(sub) -> None:
     parser = sub.add_parser("addresses", help="map external addresses to support addresses",
-                            description="Each external address (e.g. facturation@masociete.com) is forwarded "
-                                        "by Gmail to its own support address, routed to a group.")
+                            description="Each external address (e.g. facturation@masociete.com), at Gmail or any "
+                                        "other mail provider, is forwarded to its own support address, routed to "
+                                        "a group.")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add an external address")
-    add.add_argument("external", metavar="EXTERNAL", help="the address customers write to")
+    add.add_argument("external", metavar="EXTERNAL", help="the address customers write to (any mail provider)")
     add.add_argument("--group", required=True, help="group its tickets go to")
     add.add_argument("--support-address", metavar="ADDR",
-                     help="the helpdesk address Gmail forwards to (default: LOCALPART@INBOUND_DOMAIN)")
+                     help="the helpdesk address it is forwarded to (default: LOCALPART@INBOUND_DOMAIN)")
     add.set_defaults(func=_add)
     listing = actions.add_parser("list", help="list external addresses and their forwarding state")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -54,7 +55,8 @@ def show_addresses(args, settings, show: Callable[[dict], None]) -> int:
     """Prints every external address: all as JSON with --json, otherwise each through `show`."""
     runtime = bootstrap(settings)
     with session_scope(runtime.engine) as session:
-        rows = [address_json(row) for row in list_addresses(session)]
+        multi = multi_forwarded(session)
+        rows = [address_json(row, multi.get(row.support_address)) for row in list_addresses(session)]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -70,7 +72,8 @@ def _list(args, settings) -> int:
 
 
 def _show_mapping(r: dict) -> None:
-    print(f"{r['external_address']:<36} -> {r['support_address']:<40} group={r['group']:<10} {r['state']}")
+    print(f"{r['external_address']:<36} -> {r['support_address']:<40} group={r['group']:<10} {r['state']}"
+          + ("" if r["provider"] == "gmail" else " (other provider)"))
 
 
 def _remove(args, settings) -> int:

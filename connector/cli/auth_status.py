@@ -14,7 +14,7 @@ from connector.store.db import session_scope
 from connector.store.inboxes import list_inboxes
 from connector.store.models import Inbox
 from connector.store.service_accounts import domain_of, grant_of, service_account_keys, stored_credential
-from oauth.scopes import READ_ONLY, SERVICE_ACCOUNT_SCOPES, features, missing_features
+from oauth.scopes import FEATURES, FORWARDING_SCOPES, READ_ONLY, features, missing_features, scopes_for_mode
 from oauth.vault import Vault, VaultError, open_vault
 
 _KEY_FIX = "restore the original TOKEN_ENCRYPTION_KEY (or the key file in DATA_DIR); consenting again is not needed"
@@ -39,7 +39,8 @@ def print_status(args, settings) -> int:
         print(NO_INBOXES)
     for r in rows:
         missing = f"  missing: {', '.join(r['features_missing'])}" if r["features_missing"] else ""
-        print(f"{r['address']:<40} {r['kind']:<16} {r['state']:<13} credential={r['credential']}{missing}")
+        only = "  settings only (forwarded, never read)" if r["mode"] == "forwarding" else ""
+        print(f"{r['address']:<40} {r['kind']:<16} {r['state']:<13} credential={r['credential']}{missing}{only}")
         if r["fix"]:
             print(f"    fix: {r['fix']}")
     for a in accounts:
@@ -70,8 +71,9 @@ def _row(session, inbox: Inbox, keys: dict[str, ServiceAccountKey], vault: Vault
     stored = stored_credential(session, inbox)
     grant = grant_of(session, inbox)
     kind = stored.kind if stored is not None else inbox.credential_kind
+    forwarded = inbox.mode == "forwarding"
     scopes = grant.scopes.split() if grant is not None else (
-        list(SERVICE_ACCOUNT_SCOPES) if kind == "service_account" else [])
+        list(scopes_for_mode(inbox.mode)) if kind == "service_account" else [])
     domain_key = keys.get(domain_of(inbox.address)) if kind == "service_account" and stored is None else None
     ciphertext = stored.secret_ciphertext if stored is not None else (
         domain_key.secret_ciphertext if domain_key is not None else None)
@@ -80,8 +82,12 @@ def _row(session, inbox: Inbox, keys: dict[str, ServiceAccountKey], vault: Vault
     else:
         credential = ("stored" if stored is not None else "domain key") if _opens(vault, ciphertext) else "unreadable"
     needs_reauth = credential == "missing" or inbox.state == "needs_reauth"
-    return {"address": inbox.address, "kind": kind, "state": inbox.state, "scopes": scopes,
-            "features": features(scopes), "features_missing": missing_features(scopes) if scopes else [],
+    # A forwarded address is connected for its settings alone: reading and sending are left out
+    # on purpose, so they are not "missing".
+    needed = set(features(FORWARDING_SCOPES)) if forwarded else set(FEATURES)
+    missing = [f for f in missing_features(scopes) if f in needed] if scopes else []
+    return {"address": inbox.address, "kind": kind, "mode": inbox.mode, "state": inbox.state, "scopes": scopes,
+            "features": features(scopes), "features_missing": missing,
             "credential": credential, "needs_reauth": needs_reauth,
             "fix": _fix(inbox, kind, credential, needs_reauth, scopes, domain_key)}
 
@@ -100,4 +106,4 @@ def _fix(inbox: Inbox, kind: str, credential: str, needs_reauth: bool, scopes: l
         return f"gmail-connector auth add-service-account KEY.json --domain {domain}"
     client = f"client ID {domain_key.client_id}" if domain_key is not None else "the service account's client ID"
     return (f"in the Google Admin console authorise {client} for domain-wide delegation with "
-            f"{','.join(SERVICE_ACCOUNT_SCOPES)}, then: gmail-connector inboxes resume {inbox.address}")
+            f"{','.join(scopes_for_mode(inbox.mode))}, then: gmail-connector inboxes resume {inbox.address}")

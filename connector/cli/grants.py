@@ -67,12 +67,13 @@ def confirm_account(runtime: Runtime, credentials: Any, address: str) -> Profile
 
 def save_grant(runtime: Runtime, address: str, *, kind: str, secret: dict | None, scopes: Iterable[str],
                account: str = "", group: str = "Support", poll_interval: int | None = None,
-               create_only: bool = False) -> bool:
+               create_only: bool = False, mode: str = "direct") -> bool:
     """Connect the inbox or renew its grant, in one transaction; True when the inbox existed.
 
     `secret` None means the inbox borrows its domain's service-account key. A renewed inbox that
     needed consent becomes active again and keeps its history cursor, so the next sync imports
-    what arrived meanwhile without importing anything twice.
+    what arrived meanwhile without importing anything twice. `mode` is that of a new inbox only
+    ("forwarding": connected for its settings, never synced); renewing a grant never changes it.
     """
     ciphertext = runtime.vault.seal(secret) if secret is not None else None
     ref = f"domain:{domain_of(address)}" if secret is None else ""
@@ -80,7 +81,7 @@ def save_grant(runtime: Runtime, address: str, *, kind: str, secret: dict | None
         inbox = get_inbox(session, address)
         existed = inbox is not None
         if inbox is None:
-            inbox = add_inbox(session, address, group=group, credential_kind=kind, credential_ref=ref,
+            inbox = add_inbox(session, address, group=group, mode=mode, credential_kind=kind, credential_ref=ref,
                               poll_interval_seconds=poll_interval)
         elif create_only:
             raise CommandError(f"{inbox.address} is already connected")

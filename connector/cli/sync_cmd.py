@@ -50,7 +50,8 @@ def _sync(args, settings) -> int:
             addresses = [args.inbox.lower()]
         else:
             inboxes = list_inboxes(session)
-            addresses = [i.address for i in inboxes if i.state == "active"]
+            # Forwarded addresses are never read: their mail arrives by SMTP.
+            addresses = [i.address for i in inboxes if i.state == "active" and i.mode != "forwarding"]
             if not inboxes:
                 print(NO_INBOXES)
                 return 0

@@ -46,3 +46,18 @@ def guided_steps(external: str, support: str) -> list[str]:
         "Do not switch on 'Forward a copy of incoming mail' yourself: once the address is accepted the "
         "connector creates a forwarding filter (it checks every 30 seconds).",
     ]
+
+
+def provider_steps(external: str, support: str) -> list[str]:
+    """What the admin does at any other mail provider (Microsoft 365, Fastmail, a company's server)."""
+    return [
+        f"In {external}'s mail provider, forward its mail to {support}: either forward everything (a "
+        "mailbox forwarding setting, keeping a copy if you like) or a rule that forwards the mail you want.",
+        f"Microsoft 365: Exchange admin center > Mailboxes > {external} > Mail flow settings > Email "
+        f"forwarding, and allow external forwarding in Defender's outbound spam policy. Fastmail: Settings > "
+        "Filters & Rules > Forward. Postfix or Exim: an alias or a .forward file.",
+        f"Forward straight to {support}, not through another mailbox: every extra hop is flagged "
+        "(multi_forward) and fails the verification.",
+        f"Then run `gmail-connector forwarding verify {external}`: a test mail is sent to {external} and must "
+        f"arrive forwarded at {support}; replies from {external} go out through SMTP_RELAY_URL only after that.",
+    ]

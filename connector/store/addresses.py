@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from connector.forwarding.states import (AWAITING, FAILED, NOT_CONFIGURED, VERIFIED, multi_hop,
+from connector.forwarding.states import (AWAITING, FAILED, NOT_CONFIGURED, VERIFIED, doubt_requester, multi_hop,
                                          wrong_support_address)
 from connector.mail.decision import ForwardingMail
 from connector.store.forwarding_models import ExternalAddress
-from connector.store.models import RawMail
+from connector.store.models import RawMail, Ticket
 from connector.store.types import iso_utc, utcnow
 
 
@@ -98,10 +99,20 @@ def touch(row: ExternalAddress, now: datetime | None = None, **changes) -> None:
     row.updated_at = now or utcnow()
 
 
-def address_json(row: ExternalAddress) -> dict:
-    """The mapping and its forwarding state, JSON-ready (status commands and the admin page)."""
+def multi_forwarded(session: Session) -> dict[str, tuple[int, datetime]]:
+    """Support address -> (tickets flagged multi_forward, the newest one's time), in one grouped query."""
+    query = (select(Ticket.received_at_address, func.count(), func.max(Ticket.created_at))
+             .where(Ticket.flags.like("%multi_forward%")).group_by(Ticket.received_at_address))
+    return {address: (int(count), newest) for address, count, newest in session.exec(query)}
+
+
+def address_json(row: ExternalAddress, multi: tuple[int, datetime] | None = None) -> dict:
+    """The mapping and its forwarding state, JSON-ready (status commands and the admin page).
+
+    `multi`: this address's entry of multi_forwarded(); with it, why an agent should doubt those requesters."""
     return {
         "external_address": row.external_address, "support_address": row.support_address, "group": row.group,
+        "provider": row.provider,
         "state": row.state, "failure_reason": row.failure_reason, "setup_method": row.setup_method,
         "criteria": row.criteria, "disposition": row.disposition, "filter_id": row.filter_id,
         "confirmation_code": row.confirmation_code, "confirmation_link": row.confirmation_link,
@@ -109,6 +120,8 @@ def address_json(row: ExternalAddress) -> dict:
         "verification_pending": row.verification_token is not None,
         "verification_sent_at": iso_utc(row.verification_sent_at), "verified_at": iso_utc(row.verified_at),
         "last_check_at": iso_utc(row.last_check_at), "outgoing_allowed": row.state == "verified",
+        "multi_forward": None if not multi else {"tickets": multi[0], "last_at": iso_utc(multi[1]),
+                                                 "reason": doubt_requester(row.external_address, multi[0])},
     }
 
 
@@ -170,7 +183,7 @@ def _record_verification(session: Session, decision: ForwardingMail, now: dateti
         return ForwardingAttachment(True, "skipped: forwarding test mail with an unknown or already used token")
     arrived = decision.received_at_address.lower()
     if arrived != row.support_address:
-        reason = wrong_support_address(row.external_address, row.support_address, arrived)
+        reason = wrong_support_address(row.external_address, row.support_address, arrived, row.provider)
     elif decision.hops > 1:
         reason = multi_hop(row.external_address, row.support_address, decision.hops)
     else:

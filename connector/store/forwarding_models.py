@@ -1,4 +1,4 @@
-"""Database table for external addresses forwarded by Gmail to the helpdesk's support addresses."""
+"""Database table for external addresses forwarded (by Gmail or any other provider) to the helpdesk's support addresses."""
 from datetime import datetime
 from typing import Optional
 
@@ -17,12 +17,15 @@ class ExternalAddress(SQLModel, table=True):
     __tablename__ = "external_addresses"
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    external_address: str = Field(unique=True)          # lower-case; a connected Gmail inbox
+    external_address: str = Field(unique=True)          # lower-case; any mail provider's address
     support_address: str = Field(unique=True)           # lower-case; received by the SMTP receiver
     group: str = "Support"
     state: str = "not_configured"
     failure_reason: Optional[str] = Field(default=None, sa_type=Text)
-    setup_method: Optional[str] = None                  # service_account | guided
+    # gmail: its forwarding is set up and checked through a settings-only Gmail grant (Inbox.mode
+    # "forwarding"); other: the admin forwards it at the provider, only the test mail proves it (0015).
+    provider: str = "gmail"                             # gmail | other
+    setup_method: Optional[str] = None                  # service_account | guided | provider
     criteria: str = Field(default="", sa_type=Text)     # Gmail search query; "" means to:EXTERNAL
     disposition: str = "leaveInInbox"                   # leaveInInbox | archive | markRead
     filter_id: Optional[str] = None

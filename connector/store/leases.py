@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -20,6 +20,13 @@ from connector.store.types import iso_utc
 
 # The inbox states a daemon schedules passes for; leases of other inboxes are let go.
 SYNCED_STATES = ("active", "error")
+# What held_by reports for a forwarded address (Inbox.mode "forwarding"), whatever its state: it is
+# never synced, so a daemon neither claims it nor keeps a lease on it.
+FORWARDED = "forwarded"
+
+
+def _synced():
+    return and_(Inbox.state.in_(SYNCED_STATES), Inbox.mode != "forwarding")
 
 
 def beat(session: Session, daemon_id: str, now: datetime) -> None:
@@ -53,7 +60,7 @@ def prune_daemons(session: Session, now: datetime, older_than: timedelta) -> int
 
 
 def synced_inbox_count(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Inbox).where(Inbox.state.in_(SYNCED_STATES))).one())
+    return int(session.exec(select(func.count()).select_from(Inbox).where(_synced())).one())
 
 
 def ensure_lease_rows(session: Session) -> None:
@@ -73,7 +80,7 @@ def claim(session: Session, holder: str, now: datetime, ttl: timedelta, limit: i
     if limit <= 0:
         return []
     candidates = (select(InboxLease.inbox_id).join(Inbox, Inbox.id == InboxLease.inbox_id)
-                  .where(_free(now), Inbox.state.in_(SYNCED_STATES))
+                  .where(_free(now), _synced())
                   .order_by(InboxLease.inbox_id).limit(limit)
                   # Rows another daemon is taking right now are skipped, not waited for.
                   .with_for_update(skip_locked=True, of=InboxLease))
@@ -103,9 +110,9 @@ def release(session: Session, holder: str, addresses: Iterable[str] | None = Non
 
 def held_by(session: Session, holder: str) -> dict[str, str]:
     """Addresses whose lease `holder` has, with each inbox's state."""
-    query = (select(Inbox.address, Inbox.state).join(InboxLease, InboxLease.inbox_id == Inbox.id)
+    query = (select(Inbox.address, Inbox.state, Inbox.mode).join(InboxLease, InboxLease.inbox_id == Inbox.id)
              .where(InboxLease.holder == holder))
-    return dict(session.exec(query).all())
+    return {address: FORWARDED if mode == "forwarding" else state for address, state, mode in session.exec(query)}
 
 
 def lease_rows(session: Session, now: datetime | None = None) -> dict[str, dict]:

@@ -6,13 +6,13 @@ import pytest
 from connector.forwarding import states
 from connector.store.addresses import is_verified
 from connector.store.db import session_scope
-from jobs.forwarding import (SetupError, await_verification, check_forwarding, ensure_forwarding,
-                             recheck_forwarding_daily, start_verification)
+from jobs.forwarding import SetupError, check_forwarding, ensure_forwarding, recheck_forwarding_daily
+from jobs.forwarding_verify import await_verification, start_verification
 from tests.forwarding.conftest import AIDE, CONSUMER, FACTURATION, support_of
 
 
 def verify(world, external, send_from=None, timeout=5.0):
-    token, _ = start_verification(world.runtime, external, send_from)
+    token = start_verification(world.runtime, external, send_from).token
     return await_verification(world.runtime, external, token, timeout)
 
 
@@ -125,12 +125,20 @@ def test_verification_that_never_arrives_fails_with_what_to_check(world):
     assert row.state == states.FAILED and "did not reach" in row.failure_reason and "MX" in row.failure_reason
 
 
-def test_setup_needs_a_mapped_and_connected_address(world):
+def test_setup_needs_a_mapped_address_and_gmails_path_a_grant_without_one_it_is_another_provider(world):
     with pytest.raises(SetupError, match="addresses add"):
         ensure_forwarding(world.runtime, FACTURATION)
     world.map(FACTURATION)
-    with pytest.raises(SetupError, match="connected inbox"):
-        ensure_forwarding(world.runtime, FACTURATION)
+    with pytest.raises(SetupError, match="no Gmail grant .* --provider other"):
+        ensure_forwarding(world.runtime, FACTURATION, method="service_account")
+    report = ensure_forwarding(world.runtime, FACTURATION)          # no grant: any other provider
+    assert (report.method, report.state) == ("provider", states.AWAITING)
+    assert any(support_of(FACTURATION) in step for step in report.steps)
+    assert world.row(FACTURATION).provider == states.OTHER
+    world.connect(FACTURATION, "Billing", service_account=True)      # a Gmail grant after all: Gmail's path
+    report = ensure_forwarding(world.runtime, FACTURATION)
+    assert (report.method, report.state, report.created_address) == ("service_account", states.AWAITING, True)
+    assert (world.row(FACTURATION).provider, report.steps) == (states.GMAIL, [])
 
 
 def test_a_to_filter_made_by_an_older_version_keeps_forwarding_and_setup_replaces_it(world):
