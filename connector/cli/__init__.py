@@ -91,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Per-run chatter (every migration step, every scheduled pass) drowns what an operator needs.
         for noisy in ("alembic", "apscheduler.executors", "apscheduler.scheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    from connector.store.db import engines_now
+
+    theirs = engines_now()
     try:
         return int(args.func(args, settings) or 0)
     except CommandError as exc:
@@ -111,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         from connector.store.db import dispose_all
 
-        dispose_all()
+        dispose_all(keep=theirs)
+        theirs.clear()          # no reference to the caller's engines outlives the command
 
 
 def _unexpected(exc: Exception, settings: Settings) -> int:

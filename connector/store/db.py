@@ -34,9 +34,17 @@ def normalise_url(database_url: str) -> str:
 _ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
-def dispose_all() -> None:
+def dispose_all(keep: "frozenset[Engine] | set[Engine]" = frozenset()) -> None:
+    """Dispose every engine made in this process but those in `keep`."""
     for engine in list(_ENGINES):
-        engine.dispose()
+        if engine not in keep:
+            engine.dispose()
+
+
+def engines_now() -> set[Engine]:
+    """The engines alive now: a command disposes only those it made (dispose_all(keep=...)), never
+    an engine its caller still works with (a test's store, with its receiver thread mid-session)."""
+    return set(_ENGINES)
 
 
 def make_engine(database_url: str) -> Engine:
