@@ -11,8 +11,7 @@ from connector.forwarding.states import doubt_requester
 from connector.store.addresses import multi_forwarded
 from connector.store.dns_health import dns_health_by_domain, domain_of
 from connector.store.forwarding_models import ExternalAddress
-from connector.store.helpdesk_models import HelpdeskTicket
-from connector.store.models import Inbox, Ticket
+from connector.store.models import Inbox
 from connector.store.outbound_models import OutgoingMail
 from connector.store.types import iso_utc
 
@@ -75,20 +74,3 @@ def sync_errors_by_kind(session: Session) -> dict[str, int]:
         kind = error.partition(":")[0].strip() or "unknown"
         counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def recent_tickets(session: Session, limit: int) -> list[dict[str, Any]]:
-    """The newest tickets for the dashboard, without counting comments over every ticket ever made."""
-    query = (select(Ticket, Inbox.address).outerjoin(Inbox, Inbox.id == Ticket.inbox_id)
-             .order_by(Ticket.id.desc()).limit(limit))
-    rows = [{"id": t.id, "subject": t.subject, "status": t.status, "inbox": address,
-             "requester": {"name": t.requester_name, "email": t.requester_email},
-             "created_at": iso_utc(t.created_at), "helpdesk": []} for t, address in session.exec(query)]
-    by_id = {row["id"]: row for row in rows}
-    if by_id:
-        links = session.exec(select(HelpdeskTicket).where(HelpdeskTicket.ticket_id.in_(list(by_id)))
-                             .order_by(HelpdeskTicket.id))
-        for link in links:
-            by_id[link.ticket_id]["helpdesk"].append({"destination": link.destination, "id": link.remote_id,
-                                                      "url": link.url})
-    return rows

@@ -234,14 +234,14 @@ def test_the_ticket_shows_its_helpdesk_id_and_link(world):
 
 def test_the_dashboard_links_each_delivered_ticket_to_the_helpdesk(world):
     from connector.admin.render import _ticket_table
-    from connector.admin.sections import recent_tickets
+    from connector.store.page_queries import recent_ticket_rows
 
     arrive(world, mail("m1@x"), 1, "t1")
     arrive(world, mail("m2@x", sender="Bob <bob@y.example>", subject="Other"), 2, "t2")
     world.helpdesk.refuse_subjects = {"Other"}
     deliver(world)
     with Session(world.engine) as session:
-        rows = recent_tickets(session, 10)
+        rows = recent_ticket_rows(session, 10)
     html = _ticket_table(rows, START, 2)
     [remote] = world.helpdesk.tickets
     assert f'<a href="https://helpdesk.example/t/{remote}" rel="noopener noreferrer">memory #{remote}</a>' in html
